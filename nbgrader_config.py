@@ -1,0 +1,22 @@
+"""nbgrader configuration for the dlopt course (the course root is this folder).
+
+Source assignments live in ``exercises/<assignment>/<assignment>.ipynb``; nbgrader writes
+``release/``, ``submitted/``, ``autograded/``, ``feedback/`` and ``gradebook.db`` here
+(all git-ignored: the gradebook stores the hidden tests and must never be committed or shipped).
+"""
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "dlopt"
+c.CourseDirectory.source_directory = "exercises"
+c.CourseDirectory.release_directory = "release"
+
+# Student notebooks and helper files only: never copy anything else into a release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# What a student sees where the model answer was.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# The per-cell time limit (ExecutePreprocessor.timeout is ignored by nbgrader 0.9).
+c.Execute.timeout = 120

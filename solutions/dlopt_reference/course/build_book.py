@@ -1,0 +1,63 @@
+"""Build the book (the student edition): student pages for the exercises, then Jupyter Book."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .notebooks import source_assignments, student_version
+
+#: Where the student versions of the exercises go inside the book (git-ignored, made at build time).
+GENERATED_DIR = Path("book") / "exercises" / "_generated"
+
+
+def write_student_pages(course_root: Path) -> list[Path]:
+    """Write the student version of every source assignment into the book; return the paths.
+
+    The pages are shown, not executed (their stubs raise ``NotImplementedError``), and their
+    download button offers exactly the notebook a student receives.
+    """
+    course_root = Path(course_root)
+    out_dir = course_root / GENERATED_DIR
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    written = []
+    for source in source_assignments(course_root):
+        student = student_version(nbformat.read(source, as_version=4))
+        student.metadata["mystnb"] = {"execution_mode": "off"}
+        target = out_dir / source.name
+        nbformat.write(student, target)
+        written.append(target)
+    return written
+
+
+def jupyter_book_command() -> list[str]:
+    """The ``jupyter-book`` executable of this Python environment."""
+    candidate = Path(sys.executable).with_name("jupyter-book")
+    if candidate.exists():
+        return [str(candidate)]
+    found = shutil.which("jupyter-book")
+    if found is None:
+        raise FileNotFoundError("jupyter-book is not installed: pip install -r requirements.txt")
+    return [found]
+
+
+def build_book(course_root: Path, *, strict: bool = True, extra_args: tuple[str, ...] = ()) -> int:
+    """Make the student pages and run ``jupyter-book build``; return its exit code.
+
+    ``strict`` turns Sphinx warnings into errors (``-W -n --keep-going``), as CI does.
+    """
+    course_root = Path(course_root)
+    pages = write_student_pages(course_root)
+    print(f"wrote {len(pages)} student exercise pages into {GENERATED_DIR}", flush=True)
+    command = [*jupyter_book_command(), "build", str(course_root)]
+    if strict:
+        command += ["-W", "-n", "--keep-going"]
+    command += list(extra_args)
+    print("running:", " ".join(command), flush=True)
+    return subprocess.call(command, cwd=course_root)

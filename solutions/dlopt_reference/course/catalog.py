@@ -1,0 +1,38 @@
+"""The course's assignments and the reference function behind each student stub (DESIGN.md's table)."""
+
+from __future__ import annotations
+
+import importlib
+
+#: assignment -> the functions students implement, in notebook order.
+ASSIGNMENTS: dict[str, tuple[str, ...]] = {
+    "01_sgd": ("sgd", "minibatches", "lr_range_test"),
+    "02_momentum": ("sgd_momentum", "sgd_momentum_ema"),
+    "03_nesterov": ("nesterov_lookahead", "nesterov_momentum"),
+    "04_adaptive": ("adagrad", "rmsprop", "adadelta", "adam", "adamw"),
+    "05_lr_decay": ("step_decay", "exponential_decay", "inverse_time_decay", "natural_exp_decay",
+                    "piecewise_constant", "polynomial_decay", "cosine_decay"),
+    "06_batchnorm": ("batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"),
+    "07_hyperparameter_search": ("sample_log_uniform", "random_search", "grid_search"),
+    "08_ensembles": ("ensemble_predict", "polyak_average", "ema_update"),
+    "09_second_order": ("newton_step", "bfgs_update", "lbfgs_direction"),
+}
+
+#: function -> the module of dlopt_reference that holds its reference implementation.
+MODULE_OF: dict[str, str] = {
+    "sgd": "optim", "minibatches": "data", "lr_range_test": "lr_range",
+    **{name: "optim" for name in ASSIGNMENTS["02_momentum"] + ASSIGNMENTS["03_nesterov"] + ASSIGNMENTS["04_adaptive"]},
+    **{name: "schedules" for name in ASSIGNMENTS["05_lr_decay"]},
+    **{name: "batchnorm" for name in ASSIGNMENTS["06_batchnorm"]},
+    **{name: "search" for name in ASSIGNMENTS["07_hyperparameter_search"]},
+    **{name: "ensembles" for name in ASSIGNMENTS["08_ensembles"]},
+    **{name: "second_order" for name in ASSIGNMENTS["09_second_order"]},
+}
+
+
+def reference_function(name: str):
+    """The reference implementation of a student-facing function, e.g. ``reference_function('adam')``."""
+    if name not in MODULE_OF:
+        raise KeyError(f"{name!r} is not a student-facing function of the course")
+    module = importlib.import_module(f"dlopt_reference.{MODULE_OF[name]}")
+    return getattr(module, name)

@@ -1,0 +1,79 @@
+"""Chapter 1 through real nbgrader: generate the release, autograde three submissions, feedback.
+
+- the model answer (the release with the source's solutions filled in) scores full marks;
+- the untouched release scores zero;
+- a wrong answer (the sign of the SGD update flipped) scores less, and its feedback names the problem;
+- the release holds no solution and no hidden test.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dlopt_reference.course.leaks import forbidden_markers, scan
+from dlopt_reference.course.nbgrader_course import NbgraderCourse
+from dlopt_reference.course.submissions import model_answer, replace_in_solution
+
+ASSIGNMENT = "01_sgd"
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory, course_root):
+    course = NbgraderCourse.copy_of(course_root, tmp_path_factory.mktemp("course"), [ASSIGNMENT])
+    course.generate(ASSIGNMENT)
+    source, release = course.source(ASSIGNMENT), course.release(ASSIGNMENT)
+    course.submit("model", ASSIGNMENT, model_answer(source, release))
+    course.submit("blank", ASSIGNMENT, release)
+    flipped = replace_in_solution("sgd_impl", 'w - config["learning_rate"] * dw', 'w + config["learning_rate"] * dw')
+    course.submit("sign_flipped", ASSIGNMENT, model_answer(source, release, edit=flipped))
+    course.autograde(ASSIGNMENT)
+    course.generate_feedback(ASSIGNMENT)
+    return course
+
+
+def test_model_answer_scores_full_marks(graded_course):
+    score, max_score = graded_course.scores(ASSIGNMENT)["model"]
+    assert max_score == 9
+    assert score == max_score
+
+
+def test_blank_release_scores_zero(graded_course):
+    score, max_score = graded_course.scores(ASSIGNMENT)["blank"]
+    assert (score, max_score) == (0, 9)
+
+
+def test_sign_flip_loses_the_sgd_points_only(graded_course):
+    cells = graded_course.cell_scores("sign_flipped", ASSIGNMENT)
+    assert cells["sgd_visible"] == 0 and cells["sgd_hidden"] == 0
+    assert cells["minibatches_hidden"] == 2 and cells["lr_range_test_hidden"] == 2
+    score, max_score = graded_course.scores(ASSIGNMENT)["sign_flipped"]
+    assert score == max_score - 3
+
+
+def test_feedback_names_the_sign_error(graded_course):
+    feedback = graded_course.feedback_html("sign_flipped", ASSIGNMENT)
+    assert "sign" in feedback.lower(), "the feedback should diagnose the flipped sign"
+    assert "GradingFailure" in feedback or "AssertionError" in feedback
+
+
+def test_feedback_shows_no_hidden_test_logic_beyond_the_check_call(graded_course):
+    feedback = graded_course.feedback_html("model", ASSIGNMENT)
+    assert "check_sgd(sgd)" in feedback  # the hidden cell is one call, shown to the student after grading
+    assert "def check_sgd" not in feedback
+
+
+def test_release_holds_no_solution_and_no_hidden_test(graded_course, course_root):
+    leaks = scan([graded_course.root / "release"], forbidden_markers(course_root))
+    assert leaks == [], "\n".join(map(str, leaks))
+
+
+def test_the_leak_check_finds_a_planted_solution(graded_course, course_root, tmp_path):
+    """The leak check itself must be able to fail: plant a model line in a copy of the release."""
+    release = graded_course.release(ASSIGNMENT)
+    planted = model_answer(graded_course.source(ASSIGNMENT), release)
+    import nbformat
+
+    path = tmp_path / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(planted, path)
+    leaks = scan([path], forbidden_markers(course_root))
+    assert any("solution line of 01_sgd" in leak.what for leak in leaks)
