@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from dlopt_reference.course.leaks import forbidden_markers, scan
@@ -15,6 +18,11 @@ from dlopt_reference.course.nbgrader_course import NbgraderCourse
 from dlopt_reference.course.submissions import model_answer, replace_in_solution
 
 ASSIGNMENT = "01_sgd"
+
+
+def visible_text(page: str) -> str:
+    """The text a reader sees in an HTML page (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]*>", "", page))
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +59,13 @@ def test_sign_flip_loses_the_sgd_points_only(graded_course):
 
 
 def test_feedback_names_the_sign_error(graded_course):
-    feedback = graded_course.feedback_html("sign_flipped", ASSIGNMENT)
+    feedback = visible_text(graded_course.feedback_html("sign_flipped", ASSIGNMENT))
     assert "sign" in feedback.lower(), "the feedback should diagnose the flipped sign"
     assert "GradingFailure" in feedback or "AssertionError" in feedback
 
 
 def test_feedback_shows_no_hidden_test_logic_beyond_the_check_call(graded_course):
-    feedback = graded_course.feedback_html("model", ASSIGNMENT)
+    feedback = visible_text(graded_course.feedback_html("model", ASSIGNMENT))
     assert "check_sgd(sgd)" in feedback  # the hidden cell is one call, shown to the student after grading
     assert "def check_sgd" not in feedback
 

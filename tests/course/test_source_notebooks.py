@@ -86,7 +86,7 @@ def test_hidden_cells_are_one_call_into_the_graders(notebook):
             hidden = cell.source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
             statements = _code_statements(hidden)
             assert len(statements) <= 2, f"{grade_id}: keep hidden cells to an import and one check call"
-            assert f"check_{function}({function})" in hidden, grade_id
+            assert f"check_{function}({function}" in hidden, grade_id
             assert "dlopt_reference.grading" in hidden, grade_id
 
 

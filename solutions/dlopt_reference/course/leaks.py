@@ -51,12 +51,23 @@ class Leak:
         return f"{self.path}:{self.line}: {self.what}: {self.text!r}"
 
 
+#: The modules of dlopt_reference that hold the answers themselves: each of their code lines is a marker.
+ALGORITHM_MODULES = ("optim", "data", "lr_range", "schedules", "batchnorm", "search", "ensembles", "second_order")
+
+
 def _reference_code_lines(package_dir: Path) -> list[str]:
-    """Lines of executable code of a Python package: no docstrings, comments, imports or headers."""
+    """Distinctive lines of the reference package's source.
+
+    From the algorithm modules (the answers): every line of code of at least
+    ``MIN_REFERENCE_LINE`` characters that is not a docstring, comment or import. From every
+    module (graders and tooling included): every ``def``/``class`` line, whose names are specific
+    to this package. Generic lines such as ``rng = np.random.default_rng(seed)`` in the graders
+    prove nothing and would flag honest book code.
+    """
     lines: set[str] = set()
     for path in sorted(package_dir.rglob("*.py")):
+        is_algorithm = path.parent == package_dir and path.stem in ALGORITHM_MODULES
         source = path.read_text()
-        source_lines = source.splitlines()
         skip_rows: set[int] = set()
         comment_column: dict[int, int] = {}
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
@@ -64,13 +75,16 @@ def _reference_code_lines(package_dir: Path) -> list[str]:
                 skip_rows.update(range(token.start[0], token.end[0] + 1))
             elif token.type == tokenize.COMMENT:
                 comment_column[token.start[0]] = token.start[1]
-        for row, line in enumerate(source_lines, start=1):
+        for row, line in enumerate(source.splitlines(), start=1):
             if row in skip_rows:
                 continue
             code = normalize(line[: comment_column.get(row, len(line))])
-            if code.startswith(("import ", "from ", "def ", "class ", "@", '"', "'", 'r"')):
-                continue
-            if len(code) >= MIN_REFERENCE_LINE:
+            if code.startswith(("def ", "class ")):
+                if len(code) >= MIN_SOLUTION_LINE:
+                    lines.add(code)
+            elif is_algorithm and len(code) >= MIN_REFERENCE_LINE and not code.startswith(
+                ("import ", "from ", "@", '"', "'", 'r"')
+            ):
                 lines.add(code)
     return sorted(lines)
 
@@ -81,9 +95,12 @@ def forbidden_markers(course_root: Path, reference_package: Path | None = None) 
     markers: dict[str, str] = {}
     for marker in (SOLUTION_BEGIN, SOLUTION_END, HIDDEN_BEGIN, HIDDEN_END):
         markers[normalize(marker.lstrip("# "))] = "an nbgrader marker comment"
+    released_everywhere = ""
     for notebook_path in source_assignments(course_root):
         notebook = nbformat.read(notebook_path, as_version=4)
-        released = {normalize(line) for cell in student_version(notebook).cells for line in cell.source.splitlines()}
+        # A line the student version shows anyway (in the text, say) proves nothing.
+        released = "\n".join(normalize(line) for cell in student_version(notebook).cells for line in cell.source.splitlines())
+        released_everywhere += released + "\n"
         solutions, hidden = hidden_lines(notebook)
         for line in solutions:
             code = normalize(line)
@@ -96,7 +113,8 @@ def forbidden_markers(course_root: Path, reference_package: Path | None = None) 
     if reference_package is None:
         reference_package = Path(__file__).resolve().parents[1]
     for code in _reference_code_lines(reference_package):
-        markers.setdefault(code, "source code of dlopt_reference")
+        if code not in released_everywhere:
+            markers.setdefault(code, "source code of dlopt_reference")
     return markers
 
 

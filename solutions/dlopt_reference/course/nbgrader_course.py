@@ -6,6 +6,7 @@ this Python environment in its own process, exactly as an instructor would.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -43,7 +44,9 @@ class NbgraderCourse:
         """Run ``nbgrader ARGS`` in the course folder; return its output or raise :class:`NbgraderError`."""
         executable = Path(sys.executable).with_name("nbgrader")
         command = [str(executable) if executable.exists() else "nbgrader", *args]
-        result = subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=timeout)
+        # nbgrader runs helper executables (alembic) by name: this environment's bin/ comes first on PATH.
+        env = dict(os.environ, PATH=os.pathsep.join([str(executable.parent), os.environ.get("PATH", "")]))
+        result = subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=timeout, env=env)
         output = result.stdout + result.stderr
         if result.returncode != 0:
             raise NbgraderError(f"{' '.join(command)} failed ({result.returncode}):\n{output}")

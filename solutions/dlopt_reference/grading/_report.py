@@ -8,6 +8,7 @@ nbgrader shows that message in the feedback.
 from __future__ import annotations
 
 import contextlib
+import io
 import traceback
 import warnings
 
@@ -26,9 +27,12 @@ def quiet():
     """Silence numpy floating-point warnings and Python warnings.
 
     Any output on stderr in a graded cell makes nbgrader score the cell zero, so a student's
-    overflow warning must not reach it: the comparison decides, not the warning.
+    overflow warning must not reach it: the comparison decides, not the warning. Whatever the
+    student's function prints (to stdout or stderr) while being graded is discarded too: a check
+    calls it dozens of times and the feedback should show the diagnosis, not the debugging prints.
     """
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
+    with warnings.catch_warnings(), np.errstate(all="ignore"), \
+            contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         yield
 

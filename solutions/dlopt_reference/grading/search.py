@@ -1,0 +1,415 @@
+"""Graders for chapter 7, hyperparameter search.
+
+Every call gets a freshly seeded ``np.random.Generator``, so the student's function, the reference
+and each catalogued mistake draw the same numbers. Trials are ``{"params": {...}, "score": float}``
+sorted best (lowest score) first; NaN scores (diverged runs) last. Among trials with equal scores any
+order is accepted (a right answer that sorts with ``np.argsort`` passes).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import numbers
+
+import numpy as np
+
+from .. import search as _reference
+from ._common_checks import Case, Mistake, check_cases, compare_values, short
+from ._report import show
+
+__all__ = ["check_sample_log_uniform", "check_random_search", "check_grid_search", "MISTAKES"]
+
+
+# --------------------------------------------------------------------------------------------
+# Observing the rng: did the function draw from the generator it was given?
+# --------------------------------------------------------------------------------------------
+
+def _rng_argument(args):
+    return next((a for a in args if isinstance(a, np.random.Generator)), None)
+
+
+def _observe_rng(function):
+    """Wrap ``function`` to return ``(result, rng_untouched)``."""
+
+    def observed(*args, **kwargs):
+        rng = _rng_argument(args)
+        before = copy.deepcopy(rng.bit_generator.state) if rng is not None else None
+        result = function(*args, **kwargs)
+        untouched = rng is not None and rng.bit_generator.state == before
+        return result, untouched
+
+    observed.__name__ = getattr(function, "__name__", "function")
+    return observed
+
+
+def _rng_unused(args, kwargs, got):
+    return isinstance(got, tuple) and len(got) == 2 and got[1] is True
+
+
+_RNG_UNUSED = Mistake(
+    "the rng argument was not used (np.random.* or a new generator instead of the seeded rng given): "
+    "draw every random number from rng", detector=_rng_unused)
+
+
+# --------------------------------------------------------------------------------------------
+# sample_log_uniform
+# --------------------------------------------------------------------------------------------
+
+def _compare_samples(expected, got):
+    return compare_values(expected[0], got[0], rtol=1e-6, atol=0.0)
+
+
+def _sampler(formula):
+    def sample_log_uniform(rng, low, high, size=None):
+        return formula(rng, low, high, size)
+
+    return sample_log_uniform
+
+
+SAMPLE_MISTAKES = [
+    Mistake("linear instead of log-uniform: uniform(10**low, 10**high) puts almost every sample in the top decade; "
+            "sample the exponent: 10 ** uniform(low, high)",
+            _sampler(lambda rng, low, high, size: rng.uniform(10.0 ** low, 10.0 ** high, size))),
+    Mistake("natural exponent: exp(uniform(low, high)); low and high are exponents of 10",
+            _sampler(lambda rng, low, high, size: np.exp(rng.uniform(low, high, size)))),
+    Mistake("the exponent is returned: uniform(low, high) without 10 ** ...",
+            _sampler(lambda rng, low, high, size: rng.uniform(low, high, size))),
+    Mistake("low and high swapped in rng.uniform",
+            _sampler(lambda rng, low, high, size: 10.0 ** rng.uniform(high, low, size))),
+    Mistake("low and high treated as values, not exponents (10 ** uniform(log10(low), log10(high)))",
+            _sampler(lambda rng, low, high, size: 10.0 ** rng.uniform(np.log10(low), np.log10(high), size))),
+    Mistake("integer exponents only (rng.integers); the exponent is a real number uniform in [low, high)",
+            _sampler(lambda rng, low, high, size: 10.0 ** rng.integers(low, high, size))),
+    Mistake("size ignored: one number returned where an array of the given size is asked for",
+            _sampler(lambda rng, low, high, size: float(10.0 ** rng.uniform(low, high)))),
+    Mistake("size=None gives an array of shape (1,); it must give a single float",
+            _sampler(lambda rng, low, high, size: 10.0 ** rng.uniform(low, high, 1 if size is None else size))),
+    Mistake("the base and the exponent swapped: uniform(low, high) ** 10",
+            _sampler(lambda rng, low, high, size: rng.uniform(low, high, size) ** 10)),
+    _RNG_UNUSED,
+]
+
+
+def _sample_case(seed, low, high, size, *, size_given=True):
+    def make():
+        rng = np.random.default_rng(seed)
+        return ((rng, low, high, size) if size_given else (rng, low, high)), {}
+
+    note = f"np.random.default_rng({seed}), low={low}, high={high}, " + (f"size={size!r}" if size_given else "size left at its default")
+    return Case(make, note)
+
+
+def _sample_cases():
+    return [
+        _sample_case(0, -6, -1, 5),
+        _sample_case(1, -4, 0, (2, 3)),
+        _sample_case(2, -3, 2, None),
+        _sample_case(3, -5.5, -2.5, 10, size_given=True),
+        _sample_case(4, -2, -1, None, size_given=False),
+        _sample_case(5, 0, 3, 4),
+        _sample_case(6, -7, -3, 1),
+    ]
+
+
+def check_sample_log_uniform(sample_log_uniform) -> None:
+    """Grade ``sample_log_uniform(rng, low, high, size=None)`` (``10 ** rng.uniform(low, high, size)``)."""
+    check_cases("sample_log_uniform", sample_log_uniform, _reference.sample_log_uniform, _sample_cases(),
+                SAMPLE_MISTAKES, compare=_compare_samples, adapt=_observe_rng)
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing lists of trials
+# --------------------------------------------------------------------------------------------
+
+def _is_nan(value):
+    try:
+        return math.isnan(value)
+    except TypeError:
+        return False
+
+
+def _same_value(a, b):
+    if isinstance(a, (numbers.Real, np.floating, np.integer)) and isinstance(b, (numbers.Real, np.floating, np.integer)) \
+            and not isinstance(a, (bool, np.bool_)):
+        a, b = float(a), float(b)
+        return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-12 + 1e-6 * abs(a)
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _canonical(trials):
+    """Trials sorted by (NaN last, score, params), so that ties may come in any order."""
+    return sorted(trials, key=lambda t: (_is_nan(t["score"]), 0.0 if _is_nan(t["score"]) else float(t["score"]),
+                                         repr(sorted((k, repr(v)) for k, v in t["params"].items()))))
+
+
+def _compare_trials(expected, got):
+    expected_trials, got_trials = expected[0], got[0]
+    if isinstance(expected_trials, dict) or isinstance(got_trials, dict):
+        if not isinstance(got_trials, dict):
+            return f"expected a single trial {show(expected_trials)}, got {show(got_trials)}"
+        if not isinstance(expected_trials, dict):
+            return f"expected a list of {len(expected_trials)} trials, got a single dict {show(got_trials)}"
+        expected_trials, got_trials = [expected_trials], [got_trials]
+    try:
+        got_trials = list(got_trials)
+    except TypeError:
+        return f"expected a list of {len(expected_trials)} trials, got {show(got_trials)}"
+    for index, trial in enumerate(got_trials):
+        if not isinstance(trial, dict) or "params" not in trial or "score" not in trial:
+            return (f"each trial must be a dict {{'params': {{...}}, 'score': float}}; trial {index} is {show(trial)}")
+        if not isinstance(trial["params"], dict):
+            return f"trial {index}: 'params' must be a dict name -> value, got {show(trial['params'])}"
+    if len(got_trials) != len(expected_trials):
+        return f"expected {len(expected_trials)} trials, got {len(got_trials)}"
+    expected_scores = [t["score"] for t in expected_trials]
+    try:
+        got_scores = [float(t["score"]) for t in got_trials]
+    except (TypeError, ValueError):
+        return f"every 'score' must be a number; got {show([t['score'] for t in got_trials])}"
+    for index, (want, have) in enumerate(zip(expected_scores, got_scores)):
+        if not _same_value(want, have):
+            return (f"the score of trial {index} (sorted best first, lowest score first, NaN last) should be "
+                    f"{want!r}, got {have!r}\n  expected scores: {_short_list(expected_scores)}\n"
+                    f"  got scores:      {_short_list(got_scores)}")
+    for index, (want, have) in enumerate(zip(_canonical(expected_trials), _canonical(got_trials))):
+        if set(want["params"]) != set(have["params"]):
+            return f"a trial's params should have the names {sorted(want['params'])}, got {sorted(have['params'])}"
+        for name in want["params"]:
+            if not _same_value(want["params"][name], have["params"][name]):
+                return (f"the trial with score {want['score']!r} should have params {short(want['params'])}, "
+                        f"got {short(have['params'])}")
+    return None
+
+
+def _short_list(values):
+    text = "[" + ", ".join(f"{v:.6g}" if isinstance(v, float) else repr(v) for v in values[:8]) + "]"
+    return text if len(values) <= 8 else text[:-1] + f", ... ({len(values)} in all)]"
+
+
+def _sort(trials, *, reverse=False, nan_last=True):
+    if not nan_last:
+        return sorted(trials, key=lambda t: t["score"], reverse=reverse)
+    return sorted(trials, key=lambda t: (_is_nan(t["score"]) != reverse, t["score"] if not _is_nan(t["score"]) else 0.0),
+                  reverse=reverse)
+
+
+def _finish(trials, how):
+    if how == "best_first":
+        return _sort(trials)
+    if how == "worst_first":
+        return _sort(trials, reverse=True)
+    if how == "unsorted":
+        return trials
+    if how == "nan_anywhere":
+        return _sort(trials, nan_last=False)
+    if how == "best_only":
+        return _sort(trials)[0]
+    if how == "negated":
+        return _sort([{"params": t["params"], "score": -t["score"]} for t in trials])
+    if how == "nan_first":
+        return sorted(trials, key=lambda t: (not _is_nan(t["score"]), t["score"] if not _is_nan(t["score"]) else 0.0))
+    raise ValueError(how)
+
+
+_SORT_MISTAKES = [
+    ("results sorted worst first: lower scores are better, so sort ascending (best = lowest score first)", "worst_first"),
+    ("results not sorted: return the trials sorted best (lowest score) first", "unsorted"),
+    ("score negated (higher treated as better); lower scores are better here", "negated"),
+    ("only the best trial returned; return every trial, sorted best first", "best_only"),
+    ("NaN scores (diverged runs) not placed last: sorting with NaN keys gives an arbitrary order", "nan_anywhere"),
+    ("NaN scores (diverged runs) placed first; they count as the worst", "nan_first"),
+]
+
+
+# --------------------------------------------------------------------------------------------
+# random_search
+# --------------------------------------------------------------------------------------------
+
+def _random_search_with(*, order="trial_major", finish="best_first", n_offset=0, space_order="insertion",
+                        sample_once=False, call="dict"):
+    def random_search(objective, space, n_trials, rng):
+        names = list(space) if space_order == "insertion" else sorted(space)
+        count = n_trials + n_offset
+        if order == "trial_major":
+            if sample_once:
+                fixed = {name: space[name](rng) for name in names}
+                samples = [dict(fixed) for _ in range(count)]
+            else:
+                samples = [{name: space[name](rng) for name in names} for _ in range(count)]
+        else:
+            columns = {name: [space[name](rng) for _ in range(count)] for name in names}
+            samples = [{name: columns[name][i] for name in names} for i in range(count)]
+        trials = []
+        for params in samples:
+            score = objective(**params) if call == "kwargs" else objective(dict(params))
+            trials.append({"params": params, "score": float(score)})
+        return _finish(trials, finish)
+
+    return random_search
+
+
+RANDOM_SEARCH_MISTAKES = [
+    Mistake(description, _random_search_with(finish=how)) for description, how in _SORT_MISTAKES
+] + [
+    Mistake("hyperparameters drawn column by column (all trials of one hyperparameter, then the next); draw every "
+            "hyperparameter of a trial, in the order of space, before the next trial", _random_search_with(order="column_major")),
+    Mistake("space iterated in sorted order; draw the hyperparameters in the insertion order of space",
+            _random_search_with(space_order="sorted")),
+    Mistake("parameters sampled once, before the loop: every trial evaluates the same point", _random_search_with(sample_once=True)),
+    Mistake("one trial too many (range(n_trials + 1))", _random_search_with(n_offset=1)),
+    Mistake("one trial too few (range(n_trials - 1) or range(1, n_trials))", _random_search_with(n_offset=-1)),
+    Mistake("objective called with keyword arguments (objective(**params)); call objective(params) with the dict",
+            _random_search_with(call="kwargs")),
+    _RNG_UNUSED,
+]
+
+
+def _objective_smooth(params):
+    return (math.log10(params["learning_rate"]) + 2.5) ** 2 + 3.0 * (params["momentum"] - 0.9) ** 2
+
+
+def _objective_diverging(params):
+    if params["learning_rate"] > 3e-2:
+        return float("nan")
+    return (math.log10(params["learning_rate"]) + 3.0) ** 2 + params.get("weight_decay", 0.0)
+
+
+def _objective_layers(params):
+    return float(params["layers"]) + (0.5 if params["activation"] == "tanh" else 0.0)
+
+
+def _objective_layers_only(params):
+    return float(params["layers"])
+
+
+def _space_lr_momentum():
+    return {"learning_rate": lambda rng: float(10.0 ** rng.uniform(-5, -1)),
+            "momentum": lambda rng: float(rng.uniform(0.5, 0.99))}
+
+
+def _space_three():
+    return {"learning_rate": lambda rng: float(10.0 ** rng.uniform(-5, -0.5)),
+            "weight_decay": lambda rng: float(10.0 ** rng.uniform(-6, -2)),
+            "batch_size": lambda rng: int(rng.choice([16, 32, 64]))}
+
+
+def _space_categorical():
+    return {"activation": lambda rng: str(rng.choice(["relu", "tanh"])),
+            "layers": lambda rng: int(rng.integers(1, 4))}
+
+
+def _random_case(seed, objective, space_factory, n_trials, note):
+    def make():
+        return (objective, space_factory(), n_trials, np.random.default_rng(seed)), {}
+
+    return Case(make, f"np.random.default_rng({seed}), {n_trials} trials, {note}")
+
+
+def _random_cases():
+    return [
+        _random_case(0, _objective_smooth, _space_lr_momentum, 8, "space {learning_rate, momentum}"),
+        _random_case(1, _objective_smooth, _space_lr_momentum, 1, "space {learning_rate, momentum}"),
+        _random_case(7, _objective_diverging, _space_three, 12,
+                     "space {learning_rate, weight_decay, batch_size}; the objective returns NaN for learning_rate > 0.03"),
+        _random_case(3, _objective_layers, _space_categorical, 10, "categorical space, equal scores possible"),
+        _random_case(4, _objective_layers_only, _space_categorical, 7, "categorical space, many equal scores"),
+        _random_case(5, _objective_smooth, _space_lr_momentum, 20, "space {learning_rate, momentum}"),
+    ]
+
+
+def check_random_search(random_search) -> None:
+    """Grade ``random_search(objective, space, n_trials, rng)`` (trials sorted best first)."""
+    check_cases("random_search", random_search, _reference.random_search, _random_cases(), RANDOM_SEARCH_MISTAKES,
+                compare=_compare_trials, adapt=_observe_rng)
+
+
+# --------------------------------------------------------------------------------------------
+# grid_search
+# --------------------------------------------------------------------------------------------
+
+def _grid_search_with(*, combine="product", finish="best_first", call="dict", skip_last=False):
+    def grid_search(objective, grid):
+        names = list(grid)
+        value_lists = [list(grid[name])[:-1] if skip_last and len(grid[name]) > 1 else list(grid[name]) for name in names]
+        if combine == "product":
+            combinations = list(itertools.product(*value_lists))
+        elif combine == "zip":
+            combinations = list(zip(*value_lists))
+        elif combine == "first_two":
+            head = list(itertools.product(*value_lists[:2]))
+            combinations = [c + tuple(v[0] for v in value_lists[2:]) for c in head]
+        elif combine == "one_at_a_time":
+            base = [v[0] for v in value_lists]
+            combinations = [tuple(base)]
+            for k, values in enumerate(value_lists):
+                for value in values[1:]:
+                    point = list(base)
+                    point[k] = value
+                    combinations.append(tuple(point))
+        trials = []
+        for combination in combinations:
+            params = dict(zip(names, combination))
+            score = objective(**params) if call == "kwargs" else objective(dict(params))
+            trials.append({"params": params, "score": float(score)})
+        return _finish(trials, finish)
+
+    return grid_search
+
+
+GRID_SEARCH_MISTAKES = [
+    Mistake(description, _grid_search_with(finish=how)) for description, how in _SORT_MISTAKES
+] + [
+    Mistake("grid missing combinations: values zipped together instead of every combination "
+            "(itertools.product)", _grid_search_with(combine="zip")),
+    Mistake("grid missing combinations: only the first two hyperparameters are varied", _grid_search_with(combine="first_two")),
+    Mistake("grid missing combinations: one hyperparameter varied at a time instead of every combination",
+            _grid_search_with(combine="one_at_a_time")),
+    Mistake("grid missing combinations: the last value of each hyperparameter is skipped (off by one in a range)",
+            _grid_search_with(skip_last=True)),
+    Mistake("objective called with keyword arguments (objective(**params)); call objective(params) with the dict",
+            _grid_search_with(call="kwargs")),
+]
+
+
+def _grid_case(objective, grid_factory, note):
+    def make():
+        return (objective, grid_factory()), {}
+
+    return Case(make, note)
+
+
+def _grid_cases():
+    return [
+        _grid_case(_objective_smooth, lambda: {"learning_rate": [1e-4, 1e-3, 1e-2, 1e-1], "momentum": [0.5, 0.9, 0.99]},
+                   "grid of 4 x 3"),
+        _grid_case(_objective_diverging, lambda: {"learning_rate": [1e-1, 1e-4, 1e-3], "weight_decay": (0.0, 1e-4),
+                                                  "batch_size": [32, 64]},
+                   "grid of 3 x 2 x 2 (a tuple of values); NaN for learning_rate > 0.03"),
+        _grid_case(_objective_diverging, lambda: {"learning_rate": [1e-3, 1e-1, 3e-3, 1e-4], "batch_size": [64]},
+                   "grid of 4 x 1; NaN for learning_rate > 0.03"),
+        _grid_case(_objective_layers, lambda: {"activation": ["relu", "tanh"], "layers": [1, 2, 3]},
+                   "categorical grid of 2 x 3"),
+        _grid_case(_objective_layers_only, lambda: {"layers": np.array([3, 1, 2]), "activation": ["tanh", "relu"]},
+                   "grid with a numpy array of values; equal scores"),
+        _grid_case(_objective_smooth, lambda: {"learning_rate": [1e-3], "momentum": [0.9, 0.5]},
+                   "a hyperparameter with a single value"),
+        _grid_case(lambda params: (params["x"] - 2) ** 2, lambda: {"x": [0, 1, 2, 3, 4]}, "one hyperparameter"),
+    ]
+
+
+def check_grid_search(grid_search) -> None:
+    """Grade ``grid_search(objective, grid)`` (every combination, sorted best first)."""
+    check_cases("grid_search", grid_search, _reference.grid_search, _grid_cases(), GRID_SEARCH_MISTAKES,
+                compare=_compare_trials, adapt=_observe_rng)
+
+
+MISTAKES = {
+    "sample_log_uniform": SAMPLE_MISTAKES,
+    "random_search": RANDOM_SEARCH_MISTAKES,
+    "grid_search": GRID_SEARCH_MISTAKES,
+}
