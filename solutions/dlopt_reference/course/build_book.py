@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -60,4 +61,7 @@ def build_book(course_root: Path, *, strict: bool = True, extra_args: tuple[str,
         command += ["-W", "-n", "--keep-going"]
     command += list(extra_args)
     print("running:", " ".join(command), flush=True)
-    return subprocess.call(command, cwd=course_root)
+    # The chapters' kernels must use matplotlib's inline backend: an inherited MPLBACKEND=Agg
+    # would silently drop every figure from the book.
+    env = {key: value for key, value in os.environ.items() if key != "MPLBACKEND"}
+    return subprocess.call(command, cwd=course_root, env=env)

@@ -57,3 +57,12 @@ def replace_in_solution(grade_id: str, old: str, new: str) -> Callable[[str, str
             raise ValueError(f"{old!r} does not occur in solution cell {grade_id!r}")
         return code.replace(old, new)
     return edit
+
+
+def combine_edits(*edits: Callable[[str, str], str]) -> Callable[[str, str], str]:
+    """One ``edit`` applying several in turn (e.g. one mistake in each function of an assignment)."""
+    def edit(cell_id: str, code: str) -> str:
+        for single in edits:
+            code = single(cell_id, code)
+        return code
+    return edit

@@ -1,0 +1,83 @@
+"""Catalogues of wrong answers, graded by a real ``nbgrader autograde``.
+
+A wrong answer is the model answer with one textual edit in one solution cell. Functions are graded
+in separate cells, so one submission can carry one mistake in *each* function: submission ``k``
+holds the ``k``-th catalogued mistake of every function, which keeps the number of notebooks to
+autograde small. For each wrong answer the test asserts that the function's hidden check scores
+zero and that the feedback HTML shows the expected diagnosis.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlopt_reference.course.nbgrader_course import NbgraderCourse
+from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
+
+
+@dataclass(frozen=True)
+class WrongAnswer:
+    """The model answer of ``function`` with ``old`` replaced by ``new``; the feedback must say ``diagnosis``."""
+
+    function: str
+    old: str
+    new: str
+    diagnosis: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.function}: {self.new.strip()[:60]}"
+
+
+def visible_text(page: str) -> str:
+    """The text a reader sees in an HTML page (tags dropped, entities decoded, spaces collapsed)."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>", "", page)))
+
+
+def submissions_of(catalogue: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]:
+    """``{student: wrong answers}``: student ``wrong_k`` holds the ``k``-th mistake of each function."""
+    by_function: dict[str, list[WrongAnswer]] = defaultdict(list)
+    for wrong in catalogue:
+        by_function[wrong.function].append(wrong)
+    depth = max(len(entries) for entries in by_function.values())
+    return {
+        f"wrong_{k:02d}": [entries[k] for entries in by_function.values() if k < len(entries)]
+        for k in range(depth)
+    }
+
+
+def grade_catalogue(course_root: Path, workdir: Path, assignment: str, catalogue: list[WrongAnswer]) -> NbgraderCourse:
+    """Release ``assignment`` in a fresh course, submit model, blank and wrong answers, autograde, feedback."""
+    course = NbgraderCourse.copy_of(course_root, workdir, [assignment])
+    course.generate(assignment)
+    source, release = course.source(assignment), course.release(assignment)
+    course.submit("model", assignment, model_answer(source, release))
+    course.submit("blank", assignment, release)
+    for student, wrongs in submissions_of(catalogue).items():
+        edit = combine_edits(*(replace_in_solution(f"{w.function}_impl", w.old, w.new) for w in wrongs))
+        course.submit(student, assignment, model_answer(source, release, edit=edit))
+    course.autograde(assignment)
+    course.generate_feedback(assignment)
+    return course
+
+
+def student_of(catalogue: list[WrongAnswer], wrong: WrongAnswer) -> str:
+    return next(student for student, wrongs in submissions_of(catalogue).items() if wrong in wrongs)
+
+
+def assert_caught(course: NbgraderCourse, assignment: str, catalogue: list[WrongAnswer], wrong: WrongAnswer) -> None:
+    """The wrong answer loses its hidden-check points and its feedback names the mistake."""
+    student = student_of(catalogue, wrong)
+    cells = course.cell_scores(student, assignment)
+    assert cells[f"{wrong.function}_hidden"] == 0, f"{wrong.id} passed the hidden check of {wrong.function}"
+    score, max_score = course.scores(assignment)[student]
+    assert score < max_score
+    feedback = visible_text(course.feedback_html(student, assignment))
+    assert wrong.diagnosis.lower() in feedback.lower(), (
+        f"the feedback for {wrong.id} does not say {wrong.diagnosis!r}; it says:\n"
+        + "\n".join(line for line in feedback.split("GradingFailure")[1:])[:3000]
+    )
