@@ -82,4 +82,15 @@ def test_the_leak_check_sees_through_highlighted_html(tmp_path, course_root):
     planted = tmp_path / "page.html"
     planted.write_text(f"<html><body>{highlighted}</body></html>")
     leaks = scan([planted], forbidden_markers(course_root))
-    assert [leak.what.split(" (")[0] for leak in leaks] == ["a solution line of 01_sgd"]
+    assert [leak.what.split(" (")[0] for leak in leaks] == ["the model answer of 01_sgd"]
+
+
+def test_one_generic_line_is_not_a_leak_but_two_lines_of_an_answer_are(tmp_path, course_root):
+    """``if not np.isfinite(loss):`` alone occurs in honest code; with a second line of the same answer it is a leak."""
+    markers = forbidden_markers(course_root)
+    honest = tmp_path / "honest.py"
+    honest.write_text("if not np.isfinite(loss):\n    raise RuntimeError('diverged')\n")
+    assert scan([honest], markers) == []
+    leaking = tmp_path / "leaking.py"
+    leaking.write_text("if not np.isfinite(loss):\n    break\nlearning_rates.append(learning_rate)\n")
+    assert {leak.text for leak in scan([leaking], markers)} == {"if not np.isfinite(loss):", "learning_rates.append(learning_rate)"}

@@ -84,4 +84,4 @@ def test_the_leak_check_finds_a_planted_solution(graded_course, course_root, tmp
     path = tmp_path / f"{ASSIGNMENT}.ipynb"
     nbformat.write(planted, path)
     leaks = scan([path], forbidden_markers(course_root))
-    assert any("solution line of 01_sgd" in leak.what for leak in leaks)
+    assert any("the model answer of 01_sgd" in leak.what for leak in leaks)
