@@ -13,6 +13,7 @@ implementation *is* the correct rule (``tests/grading`` checks this against the 
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Callable, NamedTuple
 
@@ -85,7 +86,7 @@ def _sgd_momentum(
 
 def _sgd_momentum_ema(
     w, dw, config=None, *, one_minus=True, swap=False, store=True, sign=-1.0, old_m=False, bias_correction=False,
-    lr_override=None,
+    lr_override=None, m_init="zeros", raw_step=False, average_sign=1.0, one_minus_twice=False,
 ):
     w, dw, config = _start(w, dw, config, {"learning_rate": 1e-2, "beta": 0.9})
     lr, beta = config["learning_rate"], config["beta"]
@@ -94,8 +95,14 @@ def _sgd_momentum_ema(
     if swap:
         beta = 1 - beta
     m_old = _state(config, "m", w) if store else np.zeros_like(w)
-    m = beta * m_old + ((1 - beta) if one_minus else 1.0) * dw
+    if m_init == "grad" and config.get("m") is None:  # m = config.get("m", dw)
+        m_old = dw.copy()
+    m = beta * m_old + average_sign * ((1 - beta) if one_minus else 1.0) * dw
     step = m_old if old_m else m
+    if raw_step:
+        step = dw
+    if one_minus_twice:
+        step = (1 - beta) * step
     if bias_correction:
         t = config.get("t", 0) + 1
         config["t"] = t
@@ -110,7 +117,7 @@ def _sgd_momentum_ema(
 
 
 def _nesterov_momentum(
-    w, dw, config=None, *, variant="correct", store=True, lr_override=None,
+    w, dw, config=None, *, variant="correct", store=True, lr_override=None, damping=False,
 ):
     w, dw, config = _start(w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9})
     lr, mu = config["learning_rate"], config["momentum"]
@@ -121,8 +128,11 @@ def _nesterov_momentum(
         buf = mu * v_prev + dw
         next_w = w - lr * (dw + mu * buf)
         v = buf
+    elif variant == "negated":  # v = mu*v + lr*dw; next_w = w + mu*v_prev - (1 + mu)*v
+        v = mu * v_prev + lr * dw
+        next_w = w + mu * v_prev - (1 + mu) * v
     else:
-        v = mu * v_prev - lr * dw
+        v = mu * v_prev - lr * (1 - mu if damping else 1.0) * dw
         if variant == "plain":
             next_w = w + v
         elif variant == "plus_prev":
@@ -140,6 +150,7 @@ def _nesterov_momentum(
 
 def _nesterov_lookahead(
     w, grad_fn, config=None, *, look=1.0, use_mu=True, store=True, w_sign=1.0, rewritten=False, lr_override=None,
+    grad_sign=-1.0, damping=False,
 ):
     config_defaults = {"learning_rate": 1e-2, "momentum": 0.9}
     w, _, config = _start(w, np.zeros_like(np.asarray(w, dtype=np.float64)), config, config_defaults)
@@ -149,7 +160,7 @@ def _nesterov_lookahead(
     v_prev = _state(config, "velocity", w) if store else np.zeros_like(w)
     point = w + look * (mu if use_mu else 1.0) * v_prev
     g = np.asarray(grad_fn(point), dtype=np.float64)
-    v = mu * v_prev - lr * g
+    v = mu * v_prev + grad_sign * lr * (1 - mu if damping else 1.0) * g
     next_w = w - mu * v_prev + (1 + mu) * v if rewritten else w + w_sign * v
     if store:
         config["velocity"] = v
@@ -247,7 +258,7 @@ def _adam(
     correct_before_increment=False, eps_inside=False, eps_on_w=False, swap_betas=False, one_minus_1=True,
     one_minus_2=True, store_m=True, store_v=True, store_t=True, root=True, store_corrected=False,
     efficient=False, sign=-1.0, default_lr=1e-3, lr_override=None, decay="decoupled", square=True, t_start=0,
-    numerator_dw=False, complement_power=False,
+    numerator_dw=False, complement_power=False, swap_moments=False,
 ):
     defaults = dict(_ADAM_DEFAULTS, learning_rate=default_lr)
     if weight_decay is not None:
@@ -263,8 +274,9 @@ def _adam(
     m_old = _state(config, "m", w) if store_m else np.zeros_like(w)
     v_old = _state(config, "v", w) if store_v else np.zeros_like(w)
     t_old = int(config.get("t", t_start)) if store_t else t_start
-    m = b1 * m_old + ((1 - b1) if one_minus_1 else 1.0) * g
-    v = b2 * v_old + ((1 - b2) if one_minus_2 else 1.0) * (g * g if square else g)
+    a1, a2 = (b2, b1) if swap_moments else (b1, b2)  # the betas of the moment updates
+    m = a1 * m_old + ((1 - a1) if one_minus_1 else 1.0) * g
+    v = a2 * v_old + ((1 - a2) if one_minus_2 else 1.0) * (g * g if square else g)
     t = t_old + 1 if increment else t_old
     t_used = (t_old if correct_before_increment else t) + t_offset
     if efficient:  # Section 2 of the paper: lr_t = lr*sqrt(1-b2^t)/(1-b1^t); eps added to sqrt(v)
@@ -308,6 +320,64 @@ def _adamw(w, dw, config=None, **switches):
     return _adam(w, dw, config, **switches)
 
 
+# --------------------------------------------------------------------------------------------
+# mistakes of any rule: a hyperparameter hard-coded, the state not read back, the state not stored
+
+
+def _hyperparameter_fixed(w, dw, config=None, *, base, key, value):
+    """``base`` with ``config[key]`` replaced by a hard-coded ``value`` (the returned config keeps the given one)."""
+    given = dict(config or {})
+    next_w, returned = base(w, dw, {**given, key: value})
+    if key in given:
+        returned[key] = given[key]
+    return next_w, returned
+
+
+def _state_not_read(w, dw, config=None, *, base, keys):
+    """``base`` starting every call from zero state for ``keys`` (read from nowhere), still storing the new state."""
+    given = {key: value for key, value in (config or {}).items() if key not in keys}
+    return base(w, dw, given)
+
+
+def _state_kept(w, dw, config=None, *, base, keys, like_w=True):
+    """``base`` whose new state for ``keys`` is never stored: the config keeps the state it came with.
+
+    That is what a stub that pre-fills ``config.setdefault("cache", np.zeros_like(w))`` returns when the
+    new state is not written back: the initial value (zeros, or the state given), every call.
+    """
+    given = dict(config or {})
+    next_w, returned = base(w, dw, config)
+    for key in keys:
+        if given.get(key) is not None:
+            returned[key] = copy.deepcopy(given[key])
+        elif key == "t":
+            returned[key] = 0
+        else:
+            returned[key] = np.zeros_like(np.asarray(w, dtype=np.float64))
+    return next_w, returned
+
+
+def _fixed(description: str, base: Callable, key: str, value) -> Mistake:
+    return Mistake(description, functools.partial(_hyperparameter_fixed, base=base, key=key, value=value))
+
+
+def _not_read(description: str, base: Callable, *keys: str) -> Mistake:
+    return Mistake(description, functools.partial(_state_not_read, base=base, keys=keys))
+
+
+def _kept(description: str, base: Callable, *keys: str) -> Mistake:
+    return Mistake(description, functools.partial(_state_kept, base=base, keys=keys))
+
+
+def _ignored(key: str) -> str:
+    return f"the {key} from config is ignored (a fixed value is used): read config[{key!r}]"
+
+
+def _unread(key: str, what: str) -> str:
+    return (f"{what} is not read back from config (each call starts from {key} = 0, although the previous call "
+            f"stored it): read config[{key!r}] at the start of every call")
+
+
 #: The correct rules, written independently of the reference (tested against it).
 PLAIN = {
     "sgd": _sgd,
@@ -323,6 +393,12 @@ PLAIN = {
 }
 
 _LR_IGNORED = "the learning rate from config is ignored (a fixed value is used): read config['learning_rate']"
+
+
+_M_NOT_STORED = "m is not stored in config (config['m'] must carry the first moment to the next call)"
+_V_NOT_STORED = "v is not stored in config (config['v'] must carry the second moment to the next call)"
+_T_NOT_STORED = "t is not stored in config (config['t'] must carry the step count to the next call)"
+_VELOCITY_NOT_STORED = "the velocity is not stored in config (config['velocity'] must carry v to the next call)"
 
 
 def _adam_family(base: Callable, name: str) -> list[Mistake]:
@@ -352,19 +428,40 @@ def _adam_family(base: Callable, name: str) -> list[Mistake]:
                  "this course uses Algorithm 1: m_hat / (sqrt(v_hat) + eps)", base, efficient=True),
         _mistake("eps added to the parameters instead of the denominator (w - lr*m_hat/sqrt(v_hat) + eps)", base,
                  eps_on_w=True),
-        _mistake("m is not stored in config (config['m'] must carry the first moment to the next call)", base,
-                 store_m=False),
-        _mistake("v is not stored in config (config['v'] must carry the second moment to the next call)", base,
-                 store_v=False),
-        _mistake("t is not stored in config (config['t'] must carry the step count to the next call)", base,
-                 store_t=False),
+        _mistake(_M_NOT_STORED, base, store_m=False),
+        _mistake(_V_NOT_STORED, base, store_v=False),
+        _mistake(_T_NOT_STORED, base, store_t=False),
         _mistake("the bias-corrected m_hat and v_hat are stored in config instead of m and v", base,
                  store_corrected=True),
         _mistake(f"the sign of the update is flipped (w + lr*...): {name} steps against the gradient", base, sign=1.0),
         _mistake("wrong default learning rate 1e-2 (Adam's default is 1e-3)", base, default_lr=1e-2),
         _mistake(_LR_IGNORED, base, lr_override=1e-3),
+        _kept(_M_NOT_STORED, base, "m"),
+        _kept(_V_NOT_STORED, base, "v"),
+        _mistake("t is read from config but never incremented, so the first bias correction divides by "
+                 "1 - beta**0 = 0 (nan): increment t first (t = config['t'] + 1), then correct with the new t",
+                 base, increment=False),
+        _mistake("beta1 and beta2 swapped in the moment updates (m = beta2*m + ..., v = beta1*v + ...; the bias "
+                 "correction is right): m uses beta1, v uses beta2", base, swap_moments=True),
+        _not_read(_unread("m", "the first moment m"), base, "m"),
+        _not_read(_unread("v", "the second moment v"), base, "v"),
+        _fixed(_ignored("beta1"), base, "beta1", 0.9),
+        _fixed(_ignored("beta2"), base, "beta2", 0.999),
+        _fixed(_ignored("epsilon"), base, "epsilon", 1e-8),
     ]
 
+
+_NESTEROV_NEGATED = ("the velocity is stored with the opposite sign (v = mu*v + lr*g, then w - v): this course "
+                     "stores v = mu*v - lr*g (config['velocity'] is what the next call reads)")
+_NESTEROV_DAMPED = ("a (1 - momentum) factor on the gradient (that is the EMA form): v = mu*v - lr*g, with no "
+                    "(1 - mu)")
+_NESTEROV_UNREAD = ("the velocity is not read back from config (each call starts from zero: there is no momentum); "
+                    "read config['velocity'] stored by the previous call")
+_ADAGRAD_NOT_STORED = "the cache is not stored in config (config['cache'] must carry the sum to the next call)"
+_RMSPROP_NOT_STORED = "the cache is not stored in config (config['cache'] must carry the average to the next call)"
+_ADADELTA_NOT_STORED = ("the state is not stored in config (config['cache'] and config['delta'] carry it to the "
+                        "next call)")
+_EMA_M_NOT_STORED = "m is not stored in config (config['m'] must carry the average to the next call)"
 
 UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
     "sgd": [
@@ -377,8 +474,8 @@ UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
                  default_lr=1e-3),
     ],
     "sgd_momentum": [
-        _mistake("the velocity is not stored in config (config['velocity'] must carry v to the next call)",
-                 _sgd_momentum, store=False),
+        _mistake(_VELOCITY_NOT_STORED, _sgd_momentum, store=False),
+        _kept(_VELOCITY_NOT_STORED, _sgd_momentum, "velocity"),
         _mistake("the velocity is added with the wrong sign: with v = mu*v - lr*dw the update is w + v, not w - v",
                  _sgd_momentum, w_sign=-1.0),
         _mistake("the velocity is stored with the opposite sign (v = mu*v + lr*dw, then w - v): this course "
@@ -387,7 +484,7 @@ UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
                  "gradient, v = mu*v - lr*dw", _sgd_momentum, grad_sign=1.0),
         _mistake("the learning rate is missing from the velocity: v = mu*v - lr*dw", _sgd_momentum,
                  lr_in_velocity=False),
-        _mistake("the classic (PyTorch/Sutskever) form without rescaling: v = mu*v + dw, w -= lr*v stores the "
+        _mistake("the classic (PyTorch / TF 1) form v = mu*v + dw, w -= lr*v, without rescaling: it stores the "
                  "velocity in units of a gradient; this course stores v = mu*v - lr*dw and updates w + v",
                  _sgd_momentum, form="pytorch"),
         _mistake("the classic form without rescaling: v = mu*v - dw, w += lr*v stores the velocity without the "
@@ -399,33 +496,51 @@ UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
         _mistake("w is updated with the previous velocity: compute v = mu*v - lr*dw first, then w + v",
                  _sgd_momentum, old_velocity=True),
         _mistake(_LR_IGNORED, _sgd_momentum, lr_override=1e-2),
+        _not_read("the velocity is not read back from config (each call starts from zero: this is plain SGD); "
+                  "read config['velocity'] stored by the previous call", _sgd_momentum, "velocity"),
+        _fixed(_ignored("momentum"), _sgd_momentum, "momentum", 0.9),
     ],
     "sgd_momentum_ema": [
         _mistake("missing (1 - beta): m = beta*m + (1 - beta)*dw", _sgd_momentum_ema, one_minus=False),
         _mistake("beta and (1 - beta) swapped: m = beta*m + (1 - beta)*dw", _sgd_momentum_ema, swap=True),
-        _mistake("m is not stored in config (config['m'] must carry the average to the next call)",
-                 _sgd_momentum_ema, store=False),
-        _mistake("the sign of the update is flipped: w - lr*m", _sgd_momentum_ema, sign=1.0),
+        _mistake(_EMA_M_NOT_STORED, _sgd_momentum_ema, store=False),
+        _kept(_EMA_M_NOT_STORED, _sgd_momentum_ema, "m"),
+        _mistake("the sign of the update is flipped (w + lr*m); the update is w - lr*m", _sgd_momentum_ema, sign=1.0),
         _mistake("w is updated with the previous m: compute m = beta*m + (1 - beta)*dw first, then w - lr*m",
                  _sgd_momentum_ema, old_m=True),
         _mistake("a bias correction m / (1 - beta**t) (that belongs to Adam, not to this rule)", _sgd_momentum_ema,
                  bias_correction=True),
         _mistake(_LR_IGNORED, _sgd_momentum_ema, lr_override=1e-2),
+        _mistake("m starts at the first gradient (config.get('m', dw)): the average starts at m = 0 "
+                 "(np.zeros_like(w))", _sgd_momentum_ema, m_init="grad"),
+        _mistake("the step uses the raw gradient (w - lr*dw) instead of the average: next_w = w - lr*m",
+                 _sgd_momentum_ema, raw_step=True),
+        _mistake("the sign inside the average is flipped (m = beta*m - (1 - beta)*dw): the average is "
+                 "m = beta*m + (1 - beta)*dw, then w - lr*m", _sgd_momentum_ema, average_sign=-1.0),
+        _mistake("(1 - beta) applied twice (w - lr*(1 - beta)*m): m already carries the factor, the update is "
+                 "w - lr*m", _sgd_momentum_ema, one_minus_twice=True),
+        _not_read(_unread("m", "the average m"), _sgd_momentum_ema, "m"),
+        _fixed(_ignored("beta"), _sgd_momentum_ema, "beta", 0.9),
     ],
     "nesterov_momentum": [
         _mistake("plain momentum (w + v) instead of Nesterov's w - mu*v_prev + (1 + mu)*v; or v_prev was read "
                  "after the velocity was updated (keep a copy of the old velocity)", _nesterov_momentum,
                  variant="plain"),
-        _mistake("the sign of the mu*v_prev term: next_w = w - mu*v_prev + (1 + mu)*v", _nesterov_momentum,
+        _mistake("the sign of the mu*v_prev term is flipped (w + mu*v_prev + ...); the update is "
+                 "next_w = w - mu*v_prev + (1 + mu)*v", _nesterov_momentum,
                  variant="plus_prev"),
-        _mistake("(1 - mu) instead of (1 + mu): next_w = w - mu*v_prev + (1 + mu)*v", _nesterov_momentum,
+        _mistake("(1 - mu) instead of (1 + mu) (w - mu*v_prev + (1 - mu)*v); the update is next_w = w - mu*v_prev + (1 + mu)*v", _nesterov_momentum,
                  variant="one_minus"),
-        _mistake("both signs flipped: next_w = w - mu*v_prev + (1 + mu)*v", _nesterov_momentum, variant="minus"),
-        _mistake("the velocity is not stored in config (config['velocity'] must carry v to the next call)",
-                 _nesterov_momentum, store=False),
+        _mistake("both signs flipped (w + mu*v_prev - (1 + mu)*v); the update is next_w = w - mu*v_prev + (1 + mu)*v", _nesterov_momentum, variant="minus"),
+        _mistake(_VELOCITY_NOT_STORED, _nesterov_momentum, store=False),
+        _kept(_VELOCITY_NOT_STORED, _nesterov_momentum, "velocity"),
         _mistake("the velocity is stored in PyTorch's units (buf = mu*buf + dw); this course stores "
                  "v = mu*v - lr*dw", _nesterov_momentum, variant="pytorch"),
         _mistake(_LR_IGNORED, _nesterov_momentum, lr_override=1e-2),
+        _mistake(_NESTEROV_NEGATED, _nesterov_momentum, variant="negated"),
+        _mistake(_NESTEROV_DAMPED, _nesterov_momentum, damping=True),
+        _not_read(_NESTEROV_UNREAD, _nesterov_momentum, "velocity"),
+        _fixed(_ignored("momentum"), _nesterov_momentum, "momentum", 0.9),
     ],
     "nesterov_lookahead": [
         _mistake("the gradient is evaluated at w, not at the look-ahead point w + mu*v (that is plain momentum)",
@@ -434,13 +549,18 @@ UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
                  _nesterov_lookahead, look=-1.0),
         _mistake("the look-ahead point misses mu: evaluate grad_fn at w + mu*v, not w + v", _nesterov_lookahead,
                  use_mu=False),
-        _mistake("the velocity is not stored in config (config['velocity'] must carry v to the next call)",
-                 _nesterov_lookahead, store=False),
-        _mistake("the velocity is added with the wrong sign: with v = mu*v - lr*g the update is w + v",
+        _mistake(_VELOCITY_NOT_STORED, _nesterov_lookahead, store=False),
+        _kept(_VELOCITY_NOT_STORED, _nesterov_lookahead, "velocity"),
+        _mistake("the velocity is added with the wrong sign: with v = mu*v - lr*g the update is w + v, not w - v",
                  _nesterov_lookahead, w_sign=-1.0),
         _mistake("the rewritten form's update (w - mu*v_prev + (1 + mu)*v) used together with the look-ahead "
                  "gradient; the look-ahead form updates w + v", _nesterov_lookahead, rewritten=True),
         _mistake(_LR_IGNORED, _nesterov_lookahead, lr_override=1e-2),
+        _mistake(_NESTEROV_NEGATED, _nesterov_lookahead, grad_sign=1.0, w_sign=-1.0, look=-1.0),
+        _mistake(_NESTEROV_NEGATED, _nesterov_lookahead, grad_sign=1.0, w_sign=-1.0),
+        _mistake(_NESTEROV_DAMPED, _nesterov_lookahead, damping=True),
+        _not_read(_NESTEROV_UNREAD, _nesterov_lookahead, "velocity"),
+        _fixed(_ignored("momentum"), _nesterov_lookahead, "momentum", 0.9),
     ],
     "adagrad": [
         _mistake("the cache is not accumulated (cache = dw**2 replaces it): Adagrad sums, cache = cache + dw**2",
@@ -452,12 +572,13 @@ UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
                  eps_inside=True),
         _mistake("eps is added to w, not to the denominator (missing parentheses): "
                  "w - lr * dw / (np.sqrt(cache) + eps)", _adagrad, eps_on_w=True),
-        _mistake("the cache is not stored in config (config['cache'] must carry the sum to the next call)",
-                 _adagrad, store=False),
+        _mistake(_ADAGRAD_NOT_STORED, _adagrad, store=False),
+        _kept(_ADAGRAD_NOT_STORED, _adagrad, "cache"),
         _mistake("the step uses the old cache: add dw**2 to the cache first, then divide", _adagrad, old_cache=True),
         _mistake("the cache sums |dw| instead of dw**2", _adagrad, square=False),
-        _mistake("the sign of the update is flipped: w - lr*dw / (sqrt(cache) + eps)", _adagrad, sign=1.0),
+        _mistake("the sign of the update is flipped (w + lr*dw / ...); the update is w - lr*dw / (sqrt(cache) + eps)", _adagrad, sign=1.0),
         _mistake(_LR_IGNORED, _adagrad, lr_override=1e-2),
+        _fixed(_ignored("epsilon"), _adagrad, "epsilon", 1e-8),
     ],
     "rmsprop": [
         _mistake("missing (1 - decay_rate): cache = decay_rate*cache + (1 - decay_rate)*dw**2", _rmsprop,
@@ -469,13 +590,16 @@ UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
         _mistake("eps is added to w, not to the denominator (missing parentheses): "
                  "w - lr * dw / (np.sqrt(cache) + eps)", _rmsprop, eps_on_w=True),
         _mistake("no square root: divide by sqrt(cache) + eps, not cache + eps", _rmsprop, root=False),
-        _mistake("the cache is not stored in config (config['cache'] must carry the average to the next call)",
-                 _rmsprop, store=False),
+        _mistake(_RMSPROP_NOT_STORED, _rmsprop, store=False),
+        _kept(_RMSPROP_NOT_STORED, _rmsprop, "cache"),
         _mistake("the cache is summed (that is Adagrad): RMSProp averages, "
                  "cache = decay_rate*cache + (1 - decay_rate)*dw**2", _rmsprop, accumulate=True),
         _mistake("the step uses the old cache: update the cache first, then divide", _rmsprop, old_cache=True),
-        _mistake("the sign of the update is flipped: w - lr*dw / (sqrt(cache) + eps)", _rmsprop, sign=1.0),
+        _mistake("the sign of the update is flipped (w + lr*dw / ...); the update is w - lr*dw / (sqrt(cache) + eps)", _rmsprop, sign=1.0),
         _mistake(_LR_IGNORED, _rmsprop, lr_override=1e-2),
+        _not_read(_unread("cache", "the cache"), _rmsprop, "cache"),
+        _fixed(_ignored("decay_rate"), _rmsprop, "decay_rate", 0.99),
+        _fixed(_ignored("epsilon"), _rmsprop, "epsilon", 1e-8),
     ],
     "adadelta": [
         _mistake("eps missing from the numerator: sqrt(delta + eps) (with delta = 0 at the start, the step is 0)",
@@ -491,9 +615,16 @@ UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
                  eps_outside=True),
         _mistake("missing (1 - rho) in the running averages", _adadelta, one_minus=False),
         _mistake("the step uses the old cache: update the cache with dw**2 first", _adadelta, old_cache=True),
-        _mistake("the state is not stored in config (config['cache'] and config['delta'] carry it to the next call)",
-                 _adadelta, store=False),
-        _mistake("the sign of the update is flipped: next_w = w - learning_rate*update", _adadelta, sign=1.0),
+        _mistake(_ADADELTA_NOT_STORED, _adadelta, store=False),
+        _kept(_ADADELTA_NOT_STORED, _adadelta, "cache", "delta"),
+        _mistake("the sign of the update is flipped (w + learning_rate*update); the update is next_w = w - learning_rate*update", _adadelta, sign=1.0),
+        _not_read(_unread("cache", "the cache"), _adadelta, "cache"),
+        _not_read(_unread("delta", "delta"), _adadelta, "delta"),
+        _not_read("the state is not read back from config (each call starts from cache = 0 and delta = 0, although "
+                  "the previous call stored them): read config['cache'] and config['delta'] at the start of every "
+                  "call", _adadelta, "cache", "delta"),
+        _fixed(_ignored("rho"), _adadelta, "rho", 0.9),
+        _fixed(_ignored("epsilon"), _adadelta, "epsilon", 1e-6),
     ],
     "adam": _adam_family(_adam, "adam"),
     "adamw": [
@@ -506,8 +637,9 @@ UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
                  _adamw, decay="no_lr"),
         _mistake("no weight decay at all (that is plain Adam): subtract learning_rate*weight_decay*w", _adamw,
                  decay="none"),
-        _mistake("the weight decay has the wrong sign: subtract learning_rate*weight_decay*w", _adamw, decay="plus"),
+        _mistake("the weight decay has the wrong sign (+ learning_rate*weight_decay*w): subtract learning_rate*weight_decay*w", _adamw, decay="plus"),
         *_adam_family(_adamw, "adamw"),
+        _fixed(_ignored("weight_decay"), _adamw, "weight_decay", 1e-2),
     ],
 }
 

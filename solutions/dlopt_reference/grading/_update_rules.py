@@ -350,8 +350,11 @@ def _call(function: Callable, spec: RuleSpec, inputs: _Inputs, w, gradient, conf
     return function(w, second, config)
 
 
-def _replay(function: Callable, spec: RuleSpec, inputs: _Inputs, steps: int) -> list | None:
-    """A mutant's outputs along the first ``steps`` steps of the run, or None if it fails."""
+def _replay(function: Callable, spec: RuleSpec, inputs: _Inputs, steps: int, *, partial: bool = False) -> list | None:
+    """A mutant's outputs along the first ``steps`` steps of the run, or None if it fails.
+
+    With ``partial``, the outputs up to a failing step are returned instead of None.
+    """
     outputs, w, config = [], inputs.w0.copy(), copy.deepcopy(inputs.config0)
     try:
         with quiet():
@@ -362,7 +365,7 @@ def _replay(function: Callable, spec: RuleSpec, inputs: _Inputs, steps: int) -> 
                 outputs.append((next_w, copy.deepcopy(config)))
                 w = np.asarray(next_w).copy()
     except Exception:
-        return None
+        return outputs if partial else None
     return outputs
 
 
@@ -376,10 +379,24 @@ def _agrees(spec: RuleSpec, first: list, second: list, rtol: float) -> bool:
 
 
 def _student_outputs(student_fn: Callable, spec: RuleSpec, inputs: _Inputs, steps: int) -> list | None:
-    outputs = _replay(student_fn, spec, inputs, steps)
-    if outputs is None:
+    try:
+        outputs = _replay(student_fn, spec, inputs, steps, partial=True)
+    except Exception:
         return None
     return [(w, c) if isinstance(c, Mapping) else (w, {}) for w, c in outputs]
+
+
+def _matching_steps(spec: RuleSpec, mutant: list | None, student: list, rtol: float) -> int:
+    """How many of the student's outputs (step by step) the mutant reproduces."""
+    if mutant is None:
+        return 0
+    count = 0
+    for a, b in zip(mutant, student):
+        try:
+            count += _step_difference(spec, a, b, rtol, nan_equal=True) is None
+        except Exception:
+            pass
+    return count
 
 
 def _diagnose(
@@ -397,20 +414,20 @@ def _diagnose(
         if _step_difference(spec, expected_step, outputs[-1], rtol, nan_equal=True) is None:
             continue  # indistinguishable from the right answer here
         candidates.append(mistake)
-    if len(candidates) <= 1:
+    if len({mistake.description for mistake in candidates}) <= 1:
         return candidates[0].description if candidates else None
-    # several fit: prefer the one that agrees with the student on most of the other runs
+    # Several fit the steps so far (often a tie decided at step 1): compare them on the whole evidence, every
+    # step of this run and of all the other runs; the mistake reproducing most of the student's outputs wins
+    # (ties: the catalogue's order).
     scores = [0] * len(candidates)
-    for other in RUNS:
-        if other == run:
-            continue
+    for other in [run, *(other for other in RUNS if other != run)]:
         other_inputs = _build(spec, other)
         student = _student_outputs(student_fn, spec, other_inputs, other.steps)
-        if student is None:
+        if not student:
             continue
         for index, mistake in enumerate(candidates):
-            if _agrees(spec, _replay(mistake.function, spec, other_inputs, other.steps), student, _tolerance(other)):
-                scores[index] += 1
+            mutant = _replay(mistake.function, spec, other_inputs, other.steps, partial=True)
+            scores[index] += _matching_steps(spec, mutant, student, _tolerance(other))
     best = max(range(len(candidates)), key=lambda index: (scores[index], -index))
     return candidates[best].description
 
@@ -496,6 +513,15 @@ def check_update_rule(name: str, student_fn: Callable, *, runs: Sequence[Run] = 
                 raise GradingFailure(f"{failure}\n  The call: {name}, {where}.") from None
             given["config_arrays"] = given_arrays
             _in_place_failure(name, pristine, given, where)
+            if spec.lookahead and len(student_calls) > 1:
+                with np.printoptions(precision=6, threshold=8, edgeitems=2):
+                    points = ", ".join(np.array2string(np.asarray(call)) for call in student_calls[:4])
+                    right = np.array2string(reference_calls[-1]) if reference_calls else "w + momentum*velocity"
+                raise GradingFailure(
+                    f"{name}: {where}: grad_fn was called {len(student_calls)} times in one step (at {points}). "
+                    f"Call it exactly once per step, at the look-ahead point w + momentum*velocity (here {right}): "
+                    f"a gradient is the expensive part of a step, and Nesterov's method needs only that one."
+                )
             got = _unpack(name, result, where)
             trajectory.append((got[0], copy.deepcopy(got[1])))
             difference = _step_difference(spec, expected, got, rtol)

@@ -1,0 +1,54 @@
+"""Chapter 2: every catalogued wrong answer is caught by a real autograde and diagnosed in the feedback."""
+
+from __future__ import annotations
+
+import pytest
+
+from wrong_answers import WrongAnswer, assert_caught, grade_catalogue
+
+ASSIGNMENT = "02_momentum"
+_VELOCITY = 'velocity = config["momentum"] * velocity - config["learning_rate"] * dw'
+_AVERAGE = 'm = config["beta"] * m + (1 - config["beta"]) * dw'
+_EMA_STEP = 'next_w = w - config["learning_rate"] * m'
+CATALOGUE = [
+    # sgd_momentum: the PyTorch form copied verbatim, the state, the signs, the EMA damping, the order, in place
+    WrongAnswer("sgd_momentum", _VELOCITY + "\n    next_w = w + velocity",
+                'velocity = config["momentum"] * velocity + dw\n    next_w = w - config["learning_rate"] * velocity',
+                "classic (PyTorch / TF 1) form"),
+    WrongAnswer("sgd_momentum", '    config["velocity"] = velocity\n', "\n", "velocity is not stored"),
+    WrongAnswer("sgd_momentum", "next_w = w + velocity", "next_w = w - velocity", "added with the wrong sign"),
+    WrongAnswer("sgd_momentum", _VELOCITY,
+                'velocity = config["momentum"] * velocity - config["learning_rate"] * (1 - config["momentum"]) * dw',
+                "(1 - momentum) factor"),
+    WrongAnswer("sgd_momentum", _VELOCITY + "\n    next_w = w + velocity", "next_w = w + velocity\n    " + _VELOCITY,
+                "previous velocity"),
+    WrongAnswer("sgd_momentum", _VELOCITY,
+                'velocity *= config["momentum"]\n    velocity -= config["learning_rate"] * dw', "in place"),
+    # sgd_momentum_ema: the (1 - beta) factor, the state, the sign, the order, Adam's bias correction
+    WrongAnswer("sgd_momentum_ema", _AVERAGE, 'm = config["beta"] * m + dw', "missing (1 - beta)"),
+    WrongAnswer("sgd_momentum_ema", _AVERAGE, 'm = (1 - config["beta"]) * m + config["beta"] * dw',
+                "beta and (1 - beta) swapped"),
+    WrongAnswer("sgd_momentum_ema", '    config["m"] = m\n', "\n", "m is not stored"),
+    WrongAnswer("sgd_momentum_ema", _EMA_STEP, 'next_w = w + config["learning_rate"] * m', "sign of the update is flipped"),
+    WrongAnswer("sgd_momentum_ema", _AVERAGE + "\n    " + _EMA_STEP, _EMA_STEP + "\n    " + _AVERAGE, "previous m"),
+    WrongAnswer("sgd_momentum_ema", _EMA_STEP,
+                'config["t"] = config.get("t", 0) + 1\n    '
+                'next_w = w - config["learning_rate"] * m / (1 - config["beta"] ** config["t"])',
+                "bias correction"),
+]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, course_root):
+    return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), ASSIGNMENT, CATALOGUE)
+
+
+def test_model_answer_full_marks_and_blank_zero(course):
+    scores = course.scores(ASSIGNMENT)
+    assert scores["model"][0] == scores["model"][1] > 0
+    assert scores["blank"][0] == 0
+
+
+@pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)
+def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
+    assert_caught(course, ASSIGNMENT, CATALOGUE, wrong)

@@ -1,0 +1,56 @@
+"""Chapter 3: every catalogued wrong answer is caught by a real autograde and diagnosed in the feedback."""
+
+from __future__ import annotations
+
+import pytest
+
+from wrong_answers import WrongAnswer, assert_caught, grade_catalogue
+
+ASSIGNMENT = "03_nesterov"
+_LOOKAHEAD_GRADIENT = "gradient = grad_fn(w + mu * velocity)"
+_LOOKAHEAD_UPDATE = 'velocity = mu * velocity - config["learning_rate"] * gradient\n    next_w = w + velocity'
+_REWRITTEN_UPDATE = "next_w = w - mu * velocity_prev + (1 + mu) * velocity"
+CATALOGUE = [
+    # nesterov_lookahead: where the gradient is taken, the state, the update of the look-ahead form
+    WrongAnswer("nesterov_lookahead", _LOOKAHEAD_GRADIENT, "gradient = grad_fn(w)",
+                "evaluated at w, not at the look-ahead point"),
+    WrongAnswer("nesterov_lookahead", _LOOKAHEAD_GRADIENT, "gradient = grad_fn(w + velocity)", "misses mu"),
+    WrongAnswer("nesterov_lookahead", _LOOKAHEAD_GRADIENT, "gradient = grad_fn(w - mu * velocity)",
+                "look-ahead point has the wrong sign"),
+    WrongAnswer("nesterov_lookahead", 'config["velocity"] = velocity', "pass", "velocity is not stored in config"),
+    WrongAnswer("nesterov_lookahead", _LOOKAHEAD_UPDATE,
+                'velocity = mu * velocity - config["learning_rate"] * gradient\n'
+                '    next_w = w + mu * velocity - config["learning_rate"] * gradient',
+                "rewritten form's update"),
+    WrongAnswer("nesterov_lookahead", "next_w = w + velocity", "w += velocity\n    next_w = w",
+                "modified its input w in place"),
+    # nesterov_momentum: the rewritten update, the state, PyTorch's convention
+    WrongAnswer("nesterov_momentum", _REWRITTEN_UPDATE, "next_w = w - mu * velocity + (1 + mu) * velocity",
+                "keep a copy of the old velocity"),
+    WrongAnswer("nesterov_momentum", _REWRITTEN_UPDATE, "next_w = w + mu * velocity_prev + (1 + mu) * velocity",
+                "the sign of the mu*v_prev term"),
+    WrongAnswer("nesterov_momentum", _REWRITTEN_UPDATE, "next_w = w - mu * velocity_prev + (1 - mu) * velocity",
+                "(1 - mu) instead of (1 + mu)"),
+    WrongAnswer("nesterov_momentum", 'config["velocity"] = velocity', "pass", "velocity is not stored in config"),
+    WrongAnswer("nesterov_momentum", 'velocity = mu * velocity_prev - config["learning_rate"] * dw\n    ' + _REWRITTEN_UPDATE,
+                'velocity = mu * velocity_prev + dw\n    next_w = w - config["learning_rate"] * (dw + mu * velocity)',
+                "PyTorch's units"),
+    WrongAnswer("nesterov_momentum", _REWRITTEN_UPDATE, "w -= mu * velocity_prev - (1 + mu) * velocity\n    next_w = w",
+                "modified its input w in place"),
+]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, course_root):
+    return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), ASSIGNMENT, CATALOGUE)
+
+
+def test_model_answer_full_marks_and_blank_zero(course):
+    scores = course.scores(ASSIGNMENT)
+    assert scores["model"][0] == scores["model"][1] > 0
+    assert scores["blank"][0] == 0
+
+
+@pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)
+def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
+    assert_caught(course, ASSIGNMENT, CATALOGUE, wrong)

@@ -1,0 +1,82 @@
+"""Chapter 4: every catalogued wrong answer is caught by a real autograde and diagnosed in the feedback."""
+
+from __future__ import annotations
+
+import pytest
+
+from wrong_answers import WrongAnswer, assert_caught, grade_catalogue
+
+ASSIGNMENT = "04_adaptive"
+_ADAGRAD_DENOMINATOR = 'np.sqrt(cache) + config["epsilon"]'
+_BIAS_CORRECTION = 'm_hat = m / (1 - beta1 ** t)\n    v_hat = v / (1 - beta2 ** t)'
+_DECAY = 'decayed_w = w - config["learning_rate"] * config["weight_decay"] * w'
+_STORE_ADAM_STATE = 'config["m"], config["v"], config["t"] = m, v, t'
+CATALOGUE = [
+    # adagrad
+    WrongAnswer("adagrad", _ADAGRAD_DENOMINATOR, 'np.sqrt(cache + config["epsilon"])', "eps inside the square root"),
+    WrongAnswer("adagrad", 'cache = config["cache"] + dw ** 2', "cache = dw ** 2", "not accumulated"),
+    WrongAnswer("adagrad", 'cache = config["cache"] + dw ** 2', 'cache = 0.99 * config["cache"] + 0.01 * dw ** 2',
+                "that is RMSProp"),
+    WrongAnswer("adagrad", f"({_ADAGRAD_DENOMINATOR})", '(np.sqrt(config["cache"]) + config["epsilon"])', "old cache"),
+    WrongAnswer("adagrad", f"dw / ({_ADAGRAD_DENOMINATOR})", 'dw / np.sqrt(cache) + config["epsilon"]',
+                "missing parentheses"),
+    WrongAnswer("adagrad", 'cache = config["cache"] + dw ** 2', 'cache = config["cache"] + np.abs(dw)', "sums |dw|"),
+    # rmsprop
+    WrongAnswer("rmsprop", 'np.sqrt(cache) + config["epsilon"]', 'np.sqrt(cache + config["epsilon"])',
+                "eps inside the square root"),
+    WrongAnswer("rmsprop", "(1 - rho) * dw ** 2", "dw ** 2", "missing (1 - decay_rate)"),
+    WrongAnswer("rmsprop", 'rho * config["cache"] + (1 - rho) * dw ** 2', '(1 - rho) * config["cache"] + rho * dw ** 2',
+                "swapped"),
+    WrongAnswer("rmsprop", 'rho * config["cache"] + (1 - rho) * dw ** 2', 'config["cache"] + dw ** 2', "that is Adagrad"),
+    WrongAnswer("rmsprop", '(np.sqrt(cache) + config["epsilon"])', '(cache + config["epsilon"])', "no square root"),
+    WrongAnswer("rmsprop", '(np.sqrt(cache) + config["epsilon"])', '(np.sqrt(config["cache"]) + config["epsilon"])',
+                "old cache"),
+    # adadelta
+    WrongAnswer("adadelta", 'np.sqrt(config["delta"] + eps)', 'np.sqrt(config["delta"])', "eps missing from the numerator"),
+    WrongAnswer("adadelta", 'delta = rho * config["delta"] + (1 - rho) * update ** 2', 'delta = config["delta"]',
+                "delta is never updated"),
+    WrongAnswer("adadelta", 'next_w = w + config["learning_rate"] * update', "next_w = w + update",
+                "learning rate is ignored"),
+    WrongAnswer("adadelta", "(1 - rho) * update ** 2", '(1 - rho) * (config["learning_rate"] * update) ** 2',
+                "scaled by the learning rate"),
+    WrongAnswer("adadelta", 'np.sqrt(config["delta"] + eps) / np.sqrt(cache + eps)',
+                '(np.sqrt(config["delta"]) + eps) / (np.sqrt(cache) + eps)', "eps outside the square roots"),
+    WrongAnswer("adadelta", "np.sqrt(cache + eps)", 'np.sqrt(config["cache"] + eps)', "old cache"),
+    # adam
+    WrongAnswer("adam", _BIAS_CORRECTION, "m_hat = m\n    v_hat = v", "no bias correction"),
+    WrongAnswer("adam", 'np.sqrt(v_hat) + config["epsilon"]', 'np.sqrt(v_hat + config["epsilon"])',
+                "eps inside the square root"),
+    WrongAnswer("adam", _STORE_ADAM_STATE, 'config["m"], config["v"] = m, v', "never incremented"),
+    WrongAnswer("adam", 'beta1, beta2 = config["beta1"], config["beta2"]', 'beta2, beta1 = config["beta1"], config["beta2"]',
+                "beta1 and beta2 swapped"),
+    WrongAnswer("adam", _STORE_ADAM_STATE, 'config["m"], config["v"], config["t"] = m_hat, v_hat, t',
+                "m_hat and v_hat are stored"),
+    WrongAnswer("adam", '(np.sqrt(v_hat) + config["epsilon"])', 'np.sqrt(v_hat) + config["epsilon"]',
+                "eps added to the parameters"),
+    # adamw
+    WrongAnswer("adamw", _DECAY, 'dw = dw + config["weight_decay"] * w\n    decayed_w = w', "L2 regularisation"),
+    WrongAnswer("adamw", _DECAY, 'decayed_w = w - config["weight_decay"] * w', "not multiplied by the learning rate"),
+    WrongAnswer("adamw", _DECAY, "decayed_w = w", "no weight decay at all"),
+    WrongAnswer("adamw", 'next_w = decayed_w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])',
+                'next_w = w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])\n'
+                '    next_w = next_w - config["learning_rate"] * config["weight_decay"] * next_w',
+                "applied after the Adam step"),
+    WrongAnswer("adamw", _BIAS_CORRECTION, "m_hat = m\n    v_hat = v", "no bias correction"),
+    WrongAnswer("adamw", _DECAY, 'decayed_w = w + config["learning_rate"] * config["weight_decay"] * w', "wrong sign"),
+]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, course_root):
+    return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), ASSIGNMENT, CATALOGUE)
+
+
+def test_model_answer_full_marks_and_blank_zero(course):
+    scores = course.scores(ASSIGNMENT)
+    assert scores["model"][0] == scores["model"][1] > 0
+    assert scores["blank"][0] == 0
+
+
+@pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)
+def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
+    assert_caught(course, ASSIGNMENT, CATALOGUE, wrong)

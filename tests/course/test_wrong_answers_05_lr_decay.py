@@ -1,0 +1,75 @@
+"""Chapter 5: every catalogued wrong answer is caught by a real autograde and diagnosed in the feedback."""
+
+from __future__ import annotations
+
+import pytest
+
+from wrong_answers import WrongAnswer, assert_caught, grade_catalogue
+
+ASSIGNMENT = "05_lr_decay"
+CATALOGUE = [
+    # step_decay: return float(learning_rate * drop ** np.floor(epoch / epochs_drop))
+    WrongAnswer("step_decay", "np.floor(epoch / epochs_drop)", "(epoch / epochs_drop)", "no floor"),
+    WrongAnswer("step_decay", "np.floor(epoch / epochs_drop)", "np.floor((epoch + 1) / epochs_drop)",
+                "epochs counted from 1"),
+    WrongAnswer("step_decay", "np.floor(epoch / epochs_drop)", "np.ceil(epoch / epochs_drop)", "ceil() instead of floor()"),
+    WrongAnswer("step_decay", "learning_rate * drop **", "learning_rate * (1 - drop) **", "fraction removed"),
+    # exponential_decay
+    WrongAnswer("exponential_decay", "p = global_step / decay_steps\n    if staircase:\n        p = np.floor(p)",
+                "p = global_step / decay_steps", "staircase ignored"),
+    WrongAnswer("exponential_decay", "p = global_step / decay_steps", "p = global_step // decay_steps",
+                "floor applied even when staircase=False"),
+    WrongAnswer("exponential_decay", "decay_rate ** p", "np.exp(-decay_rate * p)", "natural exponential decay"),
+    WrongAnswer("exponential_decay", "p = np.floor(p)", "p = np.round(p)", "round() instead of floor()"),
+    # inverse_time_decay
+    WrongAnswer("inverse_time_decay", "(1.0 + decay_rate * p)", "(decay_rate * p)", "missing the 1 in the denominator"),
+    WrongAnswer("inverse_time_decay", "learning_rate / (1.0 + decay_rate * p)", "learning_rate * (1.0 + decay_rate * p)",
+                "multiplied instead of divided"),
+    WrongAnswer("inverse_time_decay", "learning_rate / (1.0 + decay_rate * p)", "learning_rate / (1.0 + decay_rate) ** p",
+                "power instead of product"),
+    WrongAnswer("inverse_time_decay", "p = global_step / decay_steps", "p = (global_step + 1) / decay_steps",
+                "steps counted from 1"),
+    # natural_exp_decay
+    WrongAnswer("natural_exp_decay", "np.exp(-decay_rate * p)", "np.exp(decay_rate * p)", "sign of the exponent"),
+    WrongAnswer("natural_exp_decay", "np.exp(-decay_rate * p)", "decay_rate ** p", "exponential decay (lr * decay_rate ** p)"),
+    WrongAnswer("natural_exp_decay", "np.exp(-decay_rate * p)", "np.exp(-p / decay_rate)", "decay_rate divides"),
+    WrongAnswer("natural_exp_decay", "p = np.floor(p)", "p = np.ceil(p)", "ceil() instead of floor()"),
+    # piecewise_constant: the boundary convention (step == boundary keeps the left value)
+    WrongAnswer("piecewise_constant", "if global_step > boundary:", "if global_step >= boundary:", "off by one at a boundary"),
+    WrongAnswer("piecewise_constant",
+                "index = 0\n    for boundary in boundaries:\n        if global_step > boundary:\n            index += 1",
+                "index = np.digitize(global_step, boundaries)", "off by one at a boundary"),
+    WrongAnswer("piecewise_constant", "float(values[index])", "float(values[min(index, len(boundaries) - 1)])",
+                "the last value is never used"),
+    # polynomial_decay: cycle at step 0 and at exact multiples, clipping
+    WrongAnswer("polynomial_decay", "multiplier = 1.0 if step == 0 else np.ceil(step / decay_steps)",
+                "multiplier = np.ceil(step / decay_steps)", "cycle at global_step 0"),
+    WrongAnswer("polynomial_decay", "multiplier = 1.0 if step == 0 else np.ceil(step / decay_steps)",
+                "multiplier = np.floor(step / decay_steps) + 1", "at exact multiples of decay_steps"),
+    WrongAnswer("polynomial_decay", "step = min(step, decay_steps)", "pass", "not clamped"),
+    WrongAnswer("polynomial_decay",
+                "multiplier = 1.0 if step == 0 else np.ceil(step / decay_steps)\n        decay_steps = decay_steps * multiplier",
+                "step = step % decay_steps", "cycle as a restart"),
+    # cosine_decay
+    WrongAnswer("cosine_decay", "step = min(global_step, decay_steps)", "step = global_step", "not clamped"),
+    WrongAnswer("cosine_decay", "((1.0 - alpha) * cosine + alpha)", "(cosine + alpha)", "without the (1 - alpha) factor"),
+    WrongAnswer("cosine_decay", "learning_rate * ((1.0 - alpha) * cosine + alpha)", "(learning_rate - alpha) * cosine + alpha",
+                "eta_min"),
+    WrongAnswer("cosine_decay", "np.pi * step / decay_steps", "step / decay_steps", "missing pi"),
+]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, course_root):
+    return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), ASSIGNMENT, CATALOGUE)
+
+
+def test_model_answer_full_marks_and_blank_zero(course):
+    scores = course.scores(ASSIGNMENT)
+    assert scores["model"][0] == scores["model"][1] > 0
+    assert scores["blank"][0] == 0
+
+
+@pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)
+def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
+    assert_caught(course, ASSIGNMENT, CATALOGUE, wrong)

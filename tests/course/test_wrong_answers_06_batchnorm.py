@@ -1,0 +1,102 @@
+"""Chapter 6: every catalogued wrong answer is caught by a real autograde and diagnosed in the feedback.
+
+The backward graders build their cache with the student's own ``batchnorm_forward`` and fail when it
+is wrong, so a mistake in ``batchnorm_forward`` must not share a submission with a mistake in a
+backward pass: forward mistakes are submitted one per notebook, the two backward passes' mistakes
+are combined as in ``wrong_answers.grade_catalogue``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from dlopt_reference.course.nbgrader_course import NbgraderCourse
+from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
+from wrong_answers import WrongAnswer, submissions_of, visible_text
+
+ASSIGNMENT = "06_batchnorm"
+FORWARD, BACKWARD, ALT = "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"
+ALT_DX = "dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)"
+
+CATALOGUE = [
+    WrongAnswer(FORWARD, "sample_var = (x_centered ** 2).mean(axis=0)", "sample_var = x.var(axis=0, ddof=1)",
+                "unbiased variance (ddof=1)"),
+    WrongAnswer(FORWARD, "std = np.sqrt(sample_var + eps)", "std = np.sqrt(sample_var) + eps",
+                "eps outside the square root"),
+    WrongAnswer(FORWARD,
+                "running_mean = momentum * running_mean + (1 - momentum) * sample_mean\n"
+                "        running_var = momentum * running_var + (1 - momentum) * sample_var",
+                "running_mean = (1 - momentum) * running_mean + momentum * sample_mean\n"
+                "        running_var = (1 - momentum) * running_var + momentum * sample_var",
+                "momentum weights swapped"),
+    WrongAnswer(FORWARD, "x_centered = x - running_mean\n        std = np.sqrt(running_var + eps)",
+                "x_centered = x - x.mean(axis=0)\n        std = np.sqrt(x.var(axis=0) + eps)",
+                "test mode uses the batch statistics"),
+    WrongAnswer(FORWARD,
+                "        running_mean = momentum * running_mean + (1 - momentum) * sample_mean\n"
+                "        running_var = momentum * running_var + (1 - momentum) * sample_var\n", "",
+                "running averages not updated"),
+    WrongAnswer(FORWARD, "running_var = momentum * running_var + (1 - momentum) * sample_var",
+                "running_var = momentum * running_var + (1 - momentum) * x.var(axis=0, ddof=1)",
+                "unbiased variance (ddof=1) in the running variance"),
+    WrongAnswer(BACKWARD, "dmean = -dx_centered.sum(axis=0)", "dmean = 0.0", "gradient through the batch mean is missing"),
+    WrongAnswer(BACKWARD, "dx_centered = dx_centered + 2 * x_centered * dvar / N", "dx_centered = dx_centered",
+                "gradient through the batch variance is missing"),
+    WrongAnswer(BACKWARD, "dx = dx_centered + dmean / N", "dx = dx_hat / std", "mean and variance treated as constants"),
+    WrongAnswer(BACKWARD, "dstd = -(dx_hat * x_centered)", "dstd = (dx_hat * x_centered)", "sign error in the variance term"),
+    WrongAnswer(BACKWARD, "dx_hat = dout * gamma", "dx_hat = dout", "gamma missing from dx"),
+    WrongAnswer(BACKWARD, "dgamma = (dout * x_hat).sum(axis=0)", "dgamma = (dout * x_hat).mean(axis=0)",
+                "dgamma averaged instead of summed"),
+    WrongAnswer(ALT, ALT_DX, ALT_DX.replace("N * dout - dbeta - x_hat", "N * dout - x_hat"),
+                "gradient through the batch mean is missing"),
+    WrongAnswer(ALT, ALT_DX, ALT_DX.replace(" - x_hat * dgamma", ""), "gradient through the batch variance is missing"),
+    WrongAnswer(ALT, ALT_DX, "dx = gamma * dout / std", "mean and variance treated as constants"),
+    WrongAnswer(ALT, ALT_DX, ALT_DX.replace("- x_hat * dgamma", "+ x_hat * dgamma"), "sign error in the variance term"),
+    WrongAnswer(ALT, ALT_DX, ALT_DX.replace("dx = gamma / (N * std)", "dx = 1 / (N * std)"), "gamma missing from dx"),
+]
+
+
+def submissions(catalogue: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]:
+    """``{student: wrong answers}``: one forward mistake per notebook; backward mistakes combined."""
+    forward = [wrong for wrong in catalogue if wrong.function == FORWARD]
+    backward = [wrong for wrong in catalogue if wrong.function != FORWARD]
+    result = {f"wrong_forward_{k:02d}": [wrong] for k, wrong in enumerate(forward)}
+    result.update({f"{student}_backward": wrongs for student, wrongs in submissions_of(backward).items()})
+    return result
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, course_root):
+    course = NbgraderCourse.copy_of(course_root, tmp_path_factory.mktemp("catalogue"), [ASSIGNMENT])
+    course.generate(ASSIGNMENT)
+    source, release = course.source(ASSIGNMENT), course.release(ASSIGNMENT)
+    course.submit("model", ASSIGNMENT, model_answer(source, release))
+    course.submit("blank", ASSIGNMENT, release)
+    for student, wrongs in submissions(CATALOGUE).items():
+        edit = combine_edits(*(replace_in_solution(f"{w.function}_impl", w.old, w.new) for w in wrongs))
+        course.submit(student, ASSIGNMENT, model_answer(source, release, edit=edit))
+    course.autograde(ASSIGNMENT)
+    course.generate_feedback(ASSIGNMENT)
+    return course
+
+
+def test_model_answer_full_marks_and_blank_zero(course):
+    scores = course.scores(ASSIGNMENT)
+    assert scores["model"][0] == scores["model"][1] > 0
+    assert scores["blank"][0] == 0
+
+
+@pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)
+def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
+    student = next(student for student, wrongs in submissions(CATALOGUE).items() if wrong in wrongs)
+    cells = course.cell_scores(student, ASSIGNMENT)
+    assert cells[f"{wrong.function}_hidden"] == 0, f"{wrong.id} passed the hidden check of {wrong.function}"
+    if wrong.function != FORWARD:
+        assert cells[f"{FORWARD}_hidden"] > 0, "a backward mistake must not be confused with a forward one"
+    score, max_score = course.scores(ASSIGNMENT)[student]
+    assert score < max_score
+    feedback = visible_text(course.feedback_html(student, ASSIGNMENT))
+    assert wrong.diagnosis.lower() in feedback.lower(), (
+        f"the feedback for {wrong.id} does not say {wrong.diagnosis!r}; it says:\n"
+        + "\n".join(line for line in feedback.split("GradingFailure")[1:])[:3000]
+    )

@@ -1,0 +1,60 @@
+"""Chapter 8: every catalogued wrong answer is caught by a real autograde and diagnosed in the feedback."""
+
+from __future__ import annotations
+
+import pytest
+
+from wrong_answers import WrongAnswer, assert_caught, grade_catalogue
+
+ASSIGNMENT = "08_ensembles"
+CATALOGUE = [
+    WrongAnswer("ensemble_predict", "stacked.mean(axis=0)", "stacked.mean(axis=-1)", "not over the classes"),
+    WrongAnswer("ensemble_predict", "stacked.mean(axis=0)", "stacked.mean(axis=1)", "not over the examples"),
+    WrongAnswer("ensemble_predict", "stacked.mean(axis=0)", "stacked.mean()", "np.mean without axis"),
+    WrongAnswer("ensemble_predict", "stacked.mean(axis=0)", "stacked.sum(axis=0)", "sum instead of mean"),
+    WrongAnswer("ensemble_predict", "stacked.mean(axis=0)", "stacked.mean(axis=0).argmax(axis=1)",
+                "return the averaged probabilities, not the labels"),
+    WrongAnswer("ensemble_predict", "return stacked.mean(axis=0)",
+                "votes = np.eye(stacked.shape[-1])[stacked.argmax(axis=-1)]\n    return votes.mean(axis=0)",
+                "majority vote"),
+    WrongAnswer("polyak_average", "history.mean(axis=0)", "history[-1]", "final iterate, not the Polyak average"),
+    WrongAnswer("polyak_average", "history.mean(axis=0)", "history[1:].mean(axis=0)",
+                "first entry of the history is left out"),
+    WrongAnswer("polyak_average", "history.mean(axis=0)", "history.sum(axis=0) / (len(history) + 1)",
+                "len(history) + 1"),
+    WrongAnswer("polyak_average", "history.mean(axis=0)", "history.mean(axis=-1)", "wrong axis"),
+    WrongAnswer("polyak_average",
+                "history = np.asarray(params_history, dtype=float)   # shape (T, *shape of one iterate)\n"
+                "    return history.mean(axis=0)",
+                "total = params_history[0]\n    for w in params_history[1:]:\n        total += w\n"
+                "    return total / len(params_history)",
+                "in place"),
+    WrongAnswer("polyak_average", "history.mean(axis=0)", "history.sum(axis=0)", "sum instead of mean"),
+    WrongAnswer("ema_update", "decay * average + (1.0 - decay) * params", "(1.0 - decay) * average + decay * params",
+                "decay weights swapped"),
+    WrongAnswer("ema_update", "decay=0.999", "decay=0.99", "wrong default for decay"),
+    WrongAnswer("ema_update", "decay * average + (1.0 - decay) * params", "decay * average + params",
+                "(1 - decay) missing"),
+    WrongAnswer("ema_update", "new_average = decay * average + (1.0 - decay) * params",
+                "average *= decay\n    average += (1.0 - decay) * params\n    new_average = average", "in place"),
+    WrongAnswer("ema_update", "decay * average + (1.0 - decay) * params", "average - (1.0 - decay) * (params - average)",
+                "sign error"),
+    WrongAnswer("ema_update", "decay * average + (1.0 - decay) * params", "0.5 * (average + params)",
+                "plain mean of the average and the parameters"),
+]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, course_root):
+    return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), ASSIGNMENT, CATALOGUE)
+
+
+def test_model_answer_full_marks_and_blank_zero(course):
+    scores = course.scores(ASSIGNMENT)
+    assert scores["model"][0] == scores["model"][1] > 0
+    assert scores["blank"][0] == 0
+
+
+@pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)
+def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
+    assert_caught(course, ASSIGNMENT, CATALOGUE, wrong)

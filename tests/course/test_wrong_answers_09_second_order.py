@@ -1,0 +1,75 @@
+"""Chapter 9: every catalogued wrong answer is caught by a real autograde and diagnosed in the feedback."""
+
+from __future__ import annotations
+
+import pytest
+
+from wrong_answers import WrongAnswer, assert_caught, grade_catalogue
+
+ASSIGNMENT = "09_second_order"
+
+_SOLVE = "np.linalg.solve(hessian, -grad)"
+_LOOPS = """    for i in range(m - 1, -1, -1):
+        alphas[i] = rhos[i] * (s_history[i] @ q)
+        q = q - alphas[i] * y_history[i]
+    gamma = (s_history[-1] @ y_history[-1]) / (y_history[-1] @ y_history[-1])
+    r = gamma * q
+    for i in range(m):"""
+_FIRST_LOOP = """    alphas = np.zeros(m)
+    for i in range(m - 1, -1, -1):
+        alphas[i] = rhos[i] * (s_history[i] @ q)
+        q = q - alphas[i] * y_history[i]"""
+
+CATALOGUE = [
+    # newton_step
+    WrongAnswer("newton_step", _SOLVE, "np.linalg.solve(hessian, grad)", "wrong sign"),
+    WrongAnswer("newton_step", _SOLVE, "-hessian @ grad", "multiplied by the Hessian instead of its inverse"),
+    WrongAnswer("newton_step", _SOLVE, "-grad", "the Hessian is ignored"),
+    WrongAnswer("newton_step", _SOLVE, "-grad / np.diag(hessian)", "only the diagonal of the Hessian"),
+    WrongAnswer("newton_step", _SOLVE, "-grad / hessian", "elementwise division by the Hessian"),
+    WrongAnswer("newton_step", _SOLVE, "np.linalg.inv(hessian) @ grad", "wrong sign"),
+    # bfgs_update
+    WrongAnswer("bfgs_update", "np.outer(", "np.dot(", "dot products where outer products are needed"),
+    WrongAnswer("bfgs_update", "left @ H_inv @ right", "left * H_inv * right", "elementwise products"),
+    WrongAnswer("bfgs_update", " + rho * np.outer(s, s)", "", "the term + rho s s' is missing"),
+    WrongAnswer("bfgs_update", "rho = 1.0 / (y @ s)", "rho = y @ s", "rho = y's instead of 1 / (y's)"),
+    WrongAnswer("bfgs_update",
+                "left = identity - rho * np.outer(s, y)\n    right = identity - rho * np.outer(y, s)",
+                "left = identity - rho * np.outer(y, s)\n    right = identity - rho * np.outer(s, y)",
+                "outer products in the wrong order"),
+    WrongAnswer("bfgs_update", "return left @ H_inv @ right + rho * np.outer(s, s)",
+                "Hs = H_inv @ s\n    return H_inv + rho * np.outer(y, y) - np.outer(Hs, Hs) / (s @ Hs)",
+                "update of the Hessian B"),
+    # lbfgs_direction
+    WrongAnswer("lbfgs_direction", "return -r", "return r", "the direction is -H grad"),
+    WrongAnswer("lbfgs_direction", _LOOPS,
+                _LOOPS.replace("range(m - 1, -1, -1)", "OLDEST").replace("range(m):", "range(m - 1, -1, -1):")
+                .replace("OLDEST", "range(m)"),
+                "the two loops in the wrong order"),
+    WrongAnswer("lbfgs_direction", "r = gamma * q", "r = q", "missing H0 scaling"),
+    WrongAnswer("lbfgs_direction", "(s_history[-1] @ y_history[-1]) / (y_history[-1] @ y_history[-1])",
+                "(s_history[0] @ y_history[0]) / (y_history[0] @ y_history[0])", "gamma from the oldest pair"),
+    WrongAnswer("lbfgs_direction", _FIRST_LOOP,
+                _FIRST_LOOP.replace("alphas = np.zeros(m)", "alphas = []")
+                .replace("alphas[i] = rhos[i] * (s_history[i] @ q)", "alphas.append(rhos[i] * (s_history[i] @ q))")
+                .replace("q = q - alphas[i] * y_history[i]", "q = q - alphas[-1] * y_history[i]"),
+                "not matched to their pairs"),
+    WrongAnswer("lbfgs_direction", "    if m == 0:\n        return -np.array(grad, dtype=float)\n", "",
+                "an empty history is not handled"),
+]
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, course_root):
+    return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), ASSIGNMENT, CATALOGUE)
+
+
+def test_model_answer_full_marks_and_blank_zero(course):
+    scores = course.scores(ASSIGNMENT)
+    assert scores["model"][0] == scores["model"][1] > 0
+    assert scores["blank"][0] == 0
+
+
+@pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)
+def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
+    assert_caught(course, ASSIGNMENT, CATALOGUE, wrong)
