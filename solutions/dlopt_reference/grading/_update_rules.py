@@ -513,6 +513,11 @@ def check_update_rule(name: str, student_fn: Callable, *, runs: Sequence[Run] = 
                 raise GradingFailure(f"{failure}\n  The call: {name}, {where}.") from None
             given["config_arrays"] = given_arrays
             _in_place_failure(name, pristine, given, where)
+            if spec.lookahead and len(student_calls) == 0:
+                raise GradingFailure(
+                    f"{name}: {where}: grad_fn was never called. Call it exactly once per step, at the look-ahead "
+                    f"point w + momentum*velocity, and use the gradient it returns."
+                )
             if spec.lookahead and len(student_calls) > 1:
                 with np.printoptions(precision=6, threshold=8, edgeitems=2):
                     points = ", ".join(np.array2string(np.asarray(call)) for call in student_calls[:4])
