@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
-from wrong_answers import WrongAnswer, submissions_of, visible_text
+from wrong_answers import WrongAnswer, assert_caught, grade_catalogue, submissions_of
 
 ASSIGNMENT = "06_batchnorm"
 FORWARD, BACKWARD, ALT = "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"
@@ -67,17 +65,7 @@ def submissions(catalogue: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, course_root):
-    course = NbgraderCourse.copy_of(course_root, tmp_path_factory.mktemp("catalogue"), [ASSIGNMENT])
-    course.generate(ASSIGNMENT)
-    source, release = course.source(ASSIGNMENT), course.release(ASSIGNMENT)
-    course.submit("model", ASSIGNMENT, model_answer(source, release))
-    course.submit("blank", ASSIGNMENT, release)
-    for student, wrongs in submissions(CATALOGUE).items():
-        edit = combine_edits(*(replace_in_solution(f"{w.function}_impl", w.old, w.new) for w in wrongs))
-        course.submit(student, ASSIGNMENT, model_answer(source, release, edit=edit))
-    course.autograde(ASSIGNMENT)
-    course.generate_feedback(ASSIGNMENT)
-    return course
+    return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), ASSIGNMENT, CATALOGUE, group=submissions)
 
 
 def test_model_answer_full_marks_and_blank_zero(course):
@@ -88,15 +76,7 @@ def test_model_answer_full_marks_and_blank_zero(course):
 
 @pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)
 def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
-    student = next(student for student, wrongs in submissions(CATALOGUE).items() if wrong in wrongs)
-    cells = course.cell_scores(student, ASSIGNMENT)
-    assert cells[f"{wrong.function}_hidden"] == 0, f"{wrong.id} passed the hidden check of {wrong.function}"
+    student = assert_caught(course, ASSIGNMENT, CATALOGUE, wrong, group=submissions)
     if wrong.function != FORWARD:
+        cells = course.cell_scores(student, ASSIGNMENT)
         assert cells[f"{FORWARD}_hidden"] > 0, "a backward mistake must not be confused with a forward one"
-    score, max_score = course.scores(ASSIGNMENT)[student]
-    assert score < max_score
-    feedback = visible_text(course.feedback_html(student, ASSIGNMENT))
-    assert wrong.diagnosis.lower() in feedback.lower(), (
-        f"the feedback for {wrong.id} does not say {wrong.diagnosis!r}; it says:\n"
-        + "\n".join(line for line in feedback.split("GradingFailure")[1:])[:3000]
-    )

@@ -14,7 +14,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+from dlopt_reference.course.leaks import forbidden_markers, scan
 from dlopt_reference.course.nbgrader_course import NbgraderCourse
 from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
 
@@ -50,14 +52,23 @@ def submissions_of(catalogue: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]
     }
 
 
-def grade_catalogue(course_root: Path, workdir: Path, assignment: str, catalogue: list[WrongAnswer]) -> NbgraderCourse:
-    """Release ``assignment`` in a fresh course, submit model, blank and wrong answers, autograde, feedback."""
+Grouping = Callable[[list[WrongAnswer]], dict[str, list[WrongAnswer]]]
+
+
+def grade_catalogue(course_root: Path, workdir: Path, assignment: str, catalogue: list[WrongAnswer],
+                    group: Grouping = submissions_of) -> NbgraderCourse:
+    """Release ``assignment`` in a fresh course, submit model, blank and wrong answers, autograde, feedback.
+
+    ``group`` says which wrong answers share a submission (default: :func:`submissions_of`).
+    """
     course = NbgraderCourse.copy_of(course_root, workdir, [assignment])
     course.generate(assignment)
+    leaks = scan([course.root / "release" / assignment], forbidden_markers(course_root))
+    assert leaks == [], "the student release leaks:\n" + "\n".join(map(str, leaks))
     source, release = course.source(assignment), course.release(assignment)
     course.submit("model", assignment, model_answer(source, release))
     course.submit("blank", assignment, release)
-    for student, wrongs in submissions_of(catalogue).items():
+    for student, wrongs in group(catalogue).items():
         edit = combine_edits(*(replace_in_solution(f"{w.function}_impl", w.old, w.new) for w in wrongs))
         course.submit(student, assignment, model_answer(source, release, edit=edit))
     course.autograde(assignment)
@@ -65,13 +76,14 @@ def grade_catalogue(course_root: Path, workdir: Path, assignment: str, catalogue
     return course
 
 
-def student_of(catalogue: list[WrongAnswer], wrong: WrongAnswer) -> str:
-    return next(student for student, wrongs in submissions_of(catalogue).items() if wrong in wrongs)
+def student_of(catalogue: list[WrongAnswer], wrong: WrongAnswer, group: Grouping = submissions_of) -> str:
+    return next(student for student, wrongs in group(catalogue).items() if wrong in wrongs)
 
 
-def assert_caught(course: NbgraderCourse, assignment: str, catalogue: list[WrongAnswer], wrong: WrongAnswer) -> None:
-    """The wrong answer loses its hidden-check points and its feedback names the mistake."""
-    student = student_of(catalogue, wrong)
+def assert_caught(course: NbgraderCourse, assignment: str, catalogue: list[WrongAnswer], wrong: WrongAnswer,
+                  group: Grouping = submissions_of) -> str:
+    """The wrong answer loses its hidden-check points and its feedback names the mistake; returns the student."""
+    student = student_of(catalogue, wrong, group)
     cells = course.cell_scores(student, assignment)
     assert cells[f"{wrong.function}_hidden"] == 0, f"{wrong.id} passed the hidden check of {wrong.function}"
     score, max_score = course.scores(assignment)[student]
@@ -81,3 +93,4 @@ def assert_caught(course: NbgraderCourse, assignment: str, catalogue: list[Wrong
         f"the feedback for {wrong.id} does not say {wrong.diagnosis!r}; it says:\n"
         + "\n".join(line for line in feedback.split("GradingFailure")[1:])[:3000]
     )
+    return student

@@ -308,3 +308,114 @@ def test_adam_t_never_incremented_divides_by_zero():
 def test_adam_betas_swapped_in_the_moments_only():
     text = diagnosis(grading.check_adam, lambda w, dw, c=None: _adam(w, dw, c, swap_moments=True))
     assert text.startswith("beta1 and beta2 swapped in the moment updates"), text
+
+
+# --------------------------------------------------------------------------------------------
+# 7. piecewise_constant: values[index - 1] without a clamp
+
+
+def test_piecewise_unclamped_index_minus_one_is_named():
+    def piecewise_constant(global_step, boundaries, values):
+        index = 0
+        for boundary in boundaries:
+            if global_step > boundary:
+                index += 1
+        return values[index - 1]  # at step 0 this is values[-1]
+
+    text = diagnosis(grading.check_piecewise_constant, piecewise_constant)
+    assert text.startswith("values shifted by one, unclamped"), text
+    assert "values[-1]" in text
+
+
+# --------------------------------------------------------------------------------------------
+# 8. search: a TypeError is matched on its message, not only its type
+
+
+def _search_trials(objective, combinations):
+    return [{"params": params, "score": float(objective(params))} for params in combinations]
+
+
+def test_sorted_without_a_key_is_not_called_keyword_arguments():
+    def random_search(objective, space, n_trials, rng):
+        samples = [{name: sample(rng) for name, sample in space.items()} for _ in range(n_trials)]
+        return sorted(_search_trials(objective, samples))
+
+    def grid_search(objective, grid):
+        import itertools
+        names = list(grid)
+        combinations = [dict(zip(names, values)) for values in itertools.product(*(grid[n] for n in names))]
+        return sorted(_search_trials(objective, combinations))
+
+    for check, wrong in ((grading.check_random_search, random_search), (grading.check_grid_search, grid_search)):
+        text = diagnosis(check, wrong)
+        assert text.startswith("the trials are sorted without a key"), text
+        assert "keyword arguments" not in text
+
+
+def test_keyword_arguments_still_named():
+    def random_search(objective, space, n_trials, rng):
+        samples = [{name: sample(rng) for name, sample in space.items()} for _ in range(n_trials)]
+        trials = [{"params": p, "score": float(objective(**p))} for p in samples]
+        return sorted(trials, key=lambda t: t["score"])
+
+    assert diagnosis(grading.check_random_search, random_search).startswith("objective called with keyword arguments")
+
+
+def test_space_iterated_in_reverse_is_named():
+    def random_search(objective, space, n_trials, rng):
+        trials = []
+        for _ in range(n_trials):
+            params = {}
+            for name, sample in reversed(space.items()):
+                params[name] = sample(rng)
+            trials.append({"params": params, "score": float(objective(params))})
+        scores = np.array([t["score"] for t in trials])
+        return [trials[i] for i in np.argsort(scores)]
+
+    assert diagnosis(grading.check_random_search, random_search).startswith("space iterated in reverse order")
+
+
+# --------------------------------------------------------------------------------------------
+# 9. ensembles
+
+
+@pytest.mark.parametrize("decay, start", [(0.5, "first"), (0.999, "first"), (0.999, "zeros"), (0.8, "first"),
+                                          (0.37, "zeros"), (0.95, "zeros")])
+def test_polyak_average_as_an_ema_of_any_decay_is_named(decay, start):
+    def ema_update(average, params, decay=0.999):
+        return decay * average + (1 - decay) * params
+
+    def polyak_average(params_history):
+        history = [np.asarray(p, dtype=float) for p in params_history]
+        average = history[0] if start == "first" else np.zeros_like(history[0])
+        for params in history[1:] if start == "first" else history:
+            average = ema_update(average, params, decay)
+        return average
+
+    text = diagnosis(grading.check_polyak_average, polyak_average)
+    assert text.startswith("an exponential moving average instead of the plain (uniform) average"), text
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda probs: sum(np.asarray(p) for p in probs) / np.asarray(probs[0]).shape[0],
+     "divided by the number of examples instead of the number of models"),
+    (lambda probs: np.exp(np.mean([np.log(p) for p in probs], axis=0)), "geometric mean without renormalising"),
+    (lambda probs: sum(np.asarray(p) for p in list(probs)[1:]) / len(probs), "a model is left out of the sum"),
+    (lambda probs: sum(np.asarray(probs[i]) for i in range(len(probs) - 1)) / len(probs),
+     "a model is left out of the sum"),
+], ids=["by-examples", "geometric-unnormalised", "drop-first", "drop-last"])
+def test_ensemble_predict_mistakes_are_named(wrong, words):
+    text = diagnosis(grading.check_ensemble_predict, wrong)
+    assert text.startswith(words), text
+
+
+def test_ema_update_mistakes_are_named():
+    def bias_corrected(average, params, decay=0.999):
+        new = decay * average + (1 - decay) * params
+        return new / (1 - decay)
+
+    def misplaced(average, params, decay=0.999):
+        return (1 - decay) * average + params
+
+    assert diagnosis(grading.check_ema_update, bias_corrected).startswith("a bias correction inside the update")
+    assert diagnosis(grading.check_ema_update, misplaced).startswith("the factors misplaced")

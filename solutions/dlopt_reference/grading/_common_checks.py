@@ -10,6 +10,7 @@ that reproduces the student's answer names the likely error ("This looks like: .
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
@@ -81,11 +82,18 @@ def identify_mistake(
     """The description of the mistake that best reproduces the student's answers.
 
     Candidates are the mistakes that give ``got`` (and not ``expected``) on the failing ``case`` or,
-    if the student's function raised ``error_type`` there, that raise the same exception type. If
+    if the student's function raised ``error_type`` there, that raise the same exception type with the
+    same message (numbers and quoted names aside: a ``TypeError`` from ``sorted`` on dicts is not the
+    ``TypeError`` of a call with keyword arguments). If
     several do, the one agreeing with the student on most of ``other_cases`` wins (ties: the
     catalogue's order), so that the diagnosis rests on all the evidence, not on one input.
     """
     candidates = []
+    error_message = None
+    if error_type is not None and student_function is not None:
+        student_outcome = _outcome(student_function, *case.make())
+        if student_outcome[0] == "raised" and student_outcome[1] is error_type:
+            error_message = student_outcome[2]
     for mistake in mistakes:
         args, kwargs = case.make()
         if mistake.detector is not None:
@@ -98,7 +106,8 @@ def identify_mistake(
             continue
         outcome = _outcome(mistake.function, args, kwargs)
         if error_type is not None:
-            if outcome[0] == "raised" and outcome[1] is error_type:
+            if outcome[0] == "raised" and outcome[1] is error_type and (
+                    error_message is None or _same_error_message(outcome[2], error_message)):
                 candidates.append(mistake)
             elif error_type is ZeroDivisionError and outcome[0] == "ok" and _non_finite(outcome[1]):
                 candidates.append(mistake)  # Python floats raise where numpy gives inf/nan
@@ -131,20 +140,30 @@ def _non_finite(value) -> bool:
         return False
 
 
-def _outcome(function: Callable, args, kwargs) -> tuple[str, Any]:
-    """``("ok", result)`` or ``("raised", exception type)``."""
+def _outcome(function: Callable, args, kwargs) -> tuple:
+    """``("ok", result)`` or ``("raised", exception type, message)``."""
     try:
         with quiet():
             return "ok", function(*args, **kwargs)
     except Exception as error:
-        return "raised", type(error)
+        return "raised", type(error), str(error)
+
+
+def _error_shape(message: str) -> str:
+    """An exception message with quoted names and numbers blanked out, for comparing two errors."""
+    message = re.sub(r"'[^']*'|\"[^\"]*\"", "'_'", message)
+    return re.sub(r"\d+(\.\d*)?(e[-+]?\d+)?", "0", message).strip()
+
+
+def _same_error_message(first: str, second: str) -> bool:
+    return _error_shape(first) == _error_shape(second)
 
 
 def _same_outcome(compare, first, second) -> bool:
     if first[0] != second[0]:
         return False
     if first[0] == "raised":
-        return first[1] is second[1]
+        return first[1] is second[1] and _same_error_message(first[2], second[2])
     return _agrees(compare, first[1], second[1])
 
 

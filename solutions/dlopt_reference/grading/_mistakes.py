@@ -3,8 +3,9 @@
 Each mutant has the signature of the reference function and reproduces one mistake students
 make. When a student's answer differs from the reference, the graders run the mutants on the same
 input; a mutant that reproduces the student's answer names the likely error in the message
-("This looks like: ..."). The catalogue is ordered: when several mutants fit, the earlier one wins
-(ties are first broken by how many other inputs each mutant agrees with the student on).
+("This looks like: ..."). When several mutants fit the steps so far, the one reproducing the most of
+the student's outputs (every step of every run) wins; the catalogue's order breaks the remaining ties.
+Several mutants may share a description (two ways of writing the same mistake).
 
 The mutants are written independently of the reference: each rule has one plain implementation
 with switches (``_adam(..., bias_correction=False)``), and with every switch at its default that
@@ -339,7 +340,7 @@ def _state_not_read(w, dw, config=None, *, base, keys):
     return base(w, dw, given)
 
 
-def _state_kept(w, dw, config=None, *, base, keys, like_w=True):
+def _state_kept(w, dw, config=None, *, base, keys):
     """``base`` whose new state for ``keys`` is never stored: the config keeps the state it came with.
 
     That is what a stub that pre-fills ``config.setdefault("cache", np.zeros_like(w))`` returns when the

@@ -8,7 +8,10 @@ config that already holds state, and float32 inputs. Each side gets its own deep
 every step the check compares ``next_w`` and every state key of DESIGN.md, checks that the inputs
 were not modified in place and that the result is a pair ``(next_w, config)`` with ``config`` a
 dict. On the first difference the catalogue of known mistakes (:mod:`._mistakes`) is replayed on
-the same run to name the likely error.
+the same run to name the likely error: the mistakes that reproduce the student's steps so far are
+candidates, and when several are (a tie at step 1 is common), the one reproducing the most of the
+student's outputs over every step of every run wins. ``nesterov_lookahead`` must call ``grad_fn``
+exactly once per step.
 
 Tolerances: ``|got - expected| <= rtol*|expected| + atol`` with ``atol = rtol * max|expected|``
 (the scale of the whole array), ``rtol = 1e-6`` for float64 inputs and ``1e-5`` for float32 inputs:

@@ -48,6 +48,9 @@ def _geometric(probs):
     return g / g.sum(axis=-1, keepdims=True)
 
 
+_MODEL_DROPPED = ("a model is left out of the sum (e.g. sum(probs[1:]), or a loop over range(1, M)) but the sum is "
+                  "divided by the number of models M: add every model")
+
 ENSEMBLE_MISTAKES = [
     Mistake("mean over the wrong axis: average over the models (axis 0 of the stack), not over the classes",
             lambda probs: _stack(probs).mean(axis=-1)),
@@ -69,6 +72,12 @@ ENSEMBLE_MISTAKES = [
             lambda probs: _stack(probs).sum(axis=0) / _stack(probs).shape[-1]),
     Mistake("maximum over the models instead of the mean", lambda probs: _stack(probs).max(axis=0)),
     Mistake("median over the models instead of the mean", lambda probs: np.median(_stack(probs), axis=0)),
+    Mistake("divided by the number of examples instead of the number of models",
+            lambda probs: _stack(probs).sum(axis=0) / _stack(probs).shape[1]),
+    Mistake("geometric mean without renormalising (exp(mean(log p)) does not sum to 1 over the classes) instead "
+            "of the arithmetic mean of the probabilities", lambda probs: np.exp(np.log(_stack(probs)).mean(axis=0))),
+    Mistake(_MODEL_DROPPED, lambda probs: _stack(probs)[1:].sum(axis=0) / len(_stack(probs))),
+    Mistake(_MODEL_DROPPED, lambda probs: _stack(probs)[:-1].sum(axis=0) / len(_stack(probs))),
 ]
 
 
@@ -101,12 +110,37 @@ def check_ensemble_predict(ensemble_predict) -> None:
 # polyak_average
 # --------------------------------------------------------------------------------------------
 
-def _ema_of_history(history, decay=0.9):
+def _ema_of_history(history, decay=0.9, start="first"):
     stacked = _stack(history)
-    average = stacked[0]
-    for params in stacked[1:]:
+    average = stacked[0] if start == "first" else np.zeros_like(stacked[0])
+    for params in (stacked[1:] if start == "first" else stacked):
         average = decay * average + (1 - decay) * params
     return average
+
+
+_EMA_INSTEAD = "an exponential moving average instead of the plain (uniform) average"
+
+
+def _fits_some_ema(args, kwargs, got) -> bool:
+    """Whether ``got`` is an exponential moving average of the history for *some* decay (fitted)."""
+    from scipy.optimize import minimize_scalar
+
+    history = _stack(args[0])
+    got = np.asarray(got, dtype=float)
+    if len(history) < 3 or got.shape != history.shape[1:]:
+        return False
+    for start in ("first", "zeros"):
+        def residual(decay):
+            return float(np.sum((_ema_of_history(history, decay, start) - got) ** 2))
+
+        grid = np.linspace(0.0, 1.0, 201)
+        best = grid[int(np.argmin([residual(d) for d in grid]))]
+        fitted = minimize_scalar(residual, bounds=(max(best - 0.005, 0.0), min(best + 0.005, 1.0)), method="bounded",
+                                 options={"xatol": 1e-13})
+        decay = float(fitted.x)
+        if 0.0 < decay < 1.0 and _compare(_ema_of_history(history, decay, start), got) is None:
+            return True
+    return False
 
 
 POLYAK_MISTAKES = [
@@ -123,8 +157,13 @@ POLYAK_MISTAKES = [
             lambda history: _stack(history).sum(axis=0) / (len(_stack(history)) + 1)),
     Mistake("divided by len(history) - 1 instead of len(history)",
             lambda history: _stack(history).sum(axis=0) / (len(_stack(history)) - 1)),
-    Mistake("an exponential moving average instead of the plain (uniform) average", _ema_of_history),
+    Mistake(_EMA_INSTEAD, _ema_of_history),
     Mistake("median instead of mean over the history", lambda history: np.median(_stack(history), axis=0)),
+    Mistake(_EMA_INSTEAD, lambda history: _ema_of_history(history, 0.5)),
+    Mistake(_EMA_INSTEAD, lambda history: _ema_of_history(history, 0.999)),
+    Mistake(_EMA_INSTEAD, lambda history: _ema_of_history(history, 0.999, "zeros")),
+    Mistake(_EMA_INSTEAD, lambda history: _ema_of_history(history, 0.5, "zeros")),
+    Mistake(_EMA_INSTEAD, detector=_fits_some_ema),
 ]
 
 
@@ -178,6 +217,11 @@ EMA_MISTAKES = [
     Mistake("the average returned unchanged", _ema(lambda a, p, d: a.copy())),
     Mistake("plain mean of the average and the parameters", _ema(lambda a, p, d: 0.5 * (a + p))),
     Mistake("sign error: new = average - (1 - decay) * (params - average)", _ema(lambda a, p, d: a - (1 - d) * (p - a))),
+    Mistake("a bias correction inside the update (the result divided by 1 - decay): ema_update returns the plain "
+            "decay * average + (1 - decay) * params; a bias correction is not part of this update",
+            _ema(lambda a, p, d: (d * a + (1 - d) * p) / (1 - d) if d != 1 else a)),
+    Mistake("the factors misplaced: (1 - decay) * average + params; the update is "
+            "decay * average + (1 - decay) * params", _ema(lambda a, p, d: (1 - d) * a + p)),
 ]
 
 

@@ -260,6 +260,9 @@ PIECEWISE_MISTAKES = [
             _piecewise_with(lambda s, b, v: min(_count_below(s, b) + 1, len(v) - 1))),
     Mistake("values shifted by one: values[i - 1] where values[i] is due",
             _piecewise_with(lambda s, b, v: max(_count_below(s, b) - 1, 0))),
+    Mistake("values shifted by one, unclamped: values[i - 1] where values[i] is due, and before the first boundary "
+            "index -1 wraps around to values[-1] (Python's negative indexing)",
+            _piecewise_with(lambda s, b, v: _count_below(s, b) - 1)),
     Mistake("only the first boundary is looked at",
             _piecewise_with(lambda s, b, v: 1 if s > b[0] else 0)),
 ]

@@ -211,6 +211,8 @@ def _finish(trials, how):
         return _sort(trials)[0]
     if how == "negated":
         return _sort([{"params": t["params"], "score": -t["score"]} for t in trials])
+    if how == "no_key":
+        return sorted(trials)  # TypeError: '<' not supported between instances of 'dict' and 'dict'
     if how == "nan_first":
         return sorted(trials, key=lambda t: (not _is_nan(t["score"]), t["score"] if not _is_nan(t["score"]) else 0.0))
     raise ValueError(how)
@@ -223,6 +225,8 @@ _SORT_MISTAKES = [
     ("only the best trial returned; return every trial, sorted best first", "best_only"),
     ("NaN scores (diverged runs) not placed last: sorting with NaN keys gives an arbitrary order", "nan_anywhere"),
     ("NaN scores (diverged runs) placed first; they count as the worst", "nan_first"),
+    ("the trials are sorted without a key: sorted(trials) compares the dicts themselves and raises TypeError; "
+     "sort by the score, e.g. sorted(trials, key=...) with NaN scores last", "no_key"),
 ]
 
 
@@ -233,7 +237,7 @@ _SORT_MISTAKES = [
 def _random_search_with(*, order="trial_major", finish="best_first", n_offset=0, space_order="insertion",
                         sample_once=False, call="dict"):
     def random_search(objective, space, n_trials, rng):
-        names = list(space) if space_order == "insertion" else sorted(space)
+        names = {"insertion": list(space), "sorted": sorted(space), "reversed": list(reversed(list(space)))}[space_order]
         count = n_trials + n_offset
         if order == "trial_major":
             if sample_once:
@@ -260,6 +264,8 @@ RANDOM_SEARCH_MISTAKES = [
             "hyperparameter of a trial, in the order of space, before the next trial", _random_search_with(order="column_major")),
     Mistake("space iterated in sorted order; draw the hyperparameters in the insertion order of space",
             _random_search_with(space_order="sorted")),
+    Mistake("space iterated in reverse order (reversed(space.items())); draw the hyperparameters in the insertion "
+            "order of space", _random_search_with(space_order="reversed")),
     Mistake("parameters sampled once, before the loop: every trial evaluates the same point", _random_search_with(sample_once=True)),
     Mistake("one trial too many (range(n_trials + 1))", _random_search_with(n_offset=1)),
     Mistake("one trial too few (range(n_trials - 1) or range(1, n_trials))", _random_search_with(n_offset=-1)),
