@@ -4,6 +4,7 @@ Commands (run from the course root, or pass ``--root``):
 
 - ``build-book``   make the student exercise pages and build the HTML book into ``_build/html``
 - ``leak-check PATH...``  fail if any file under PATH holds a solution, a hidden test or reference code
+- ``bench-build``  time a cold build, a warm rebuild and the chapters' execution, on a copy of the course
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .bench_build import bench_build
 from .build_book import build_book
 from .leaks import forbidden_markers, scan
 
@@ -25,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     book.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
     leak = commands.add_parser("leak-check", help="scan files for solutions, hidden tests, reference code")
     leak.add_argument("paths", nargs="+", type=Path)
+    bench = commands.add_parser("bench-build", help="time cold and warm builds of the book (on a copy)")
+    bench.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
+    bench.add_argument("--direct", action="store_true", help="also execute each chapter once with nbclient")
+    bench.add_argument("--keep", action="store_true", help="keep the temporary copy and its build logs")
     args = parser.parse_args(argv)
 
     root = args.root.resolve()
@@ -32,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{root} is not the course root (no _config.yml or exercises/ there); use --root")
     if args.command == "build-book":
         return build_book(root, strict=not args.no_strict)
+    if args.command == "bench-build":
+        return bench_build(root, strict=not args.no_strict, direct=args.direct, keep=args.keep)
     if args.command == "leak-check":
         leaks = scan(args.paths, forbidden_markers(root))
         for leak in leaks:

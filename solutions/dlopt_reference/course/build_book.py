@@ -20,20 +20,29 @@ def write_student_pages(course_root: Path) -> list[Path]:
     """Write the student version of every source assignment into the book; return the paths.
 
     The pages are shown, not executed (their stubs raise ``NotImplementedError``), and their
-    download button offers exactly the notebook a student receives.
+    download button offers exactly the notebook a student receives. A page whose content has not
+    changed is left untouched (same mtime), so a rebuild does not make Sphinx re-read it; pages of
+    assignments that no longer exist are removed.
     """
     course_root = Path(course_root)
     out_dir = course_root / GENERATED_DIR
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for source in source_assignments(course_root):
         student = student_version(nbformat.read(source, as_version=4))
         student.metadata["mystnb"] = {"execution_mode": "off"}
         target = out_dir / source.name
-        nbformat.write(student, target)
+        text = nbformat.writes(student)
+        if not text.endswith("\n"):
+            text += "\n"  # as nbformat.write
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
         written.append(target)
+    for stale in set(out_dir.iterdir()) - set(written):
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
     return written
 
 
