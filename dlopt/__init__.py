@@ -10,6 +10,7 @@ What the chapters and assignments share, and nothing a student is asked to write
 - :mod:`dlopt.plotting` contour plots with trajectories, loss curves on a log scale;
 - :mod:`dlopt.gradcheck` central-difference gradients and the relative error (cs231n style);
 - :mod:`dlopt.loop` a loop that runs any update rule ``f(w, dw, config) -> (next_w, config)``.
+- :mod:`dlopt.interactive` slider figures for the static HTML book, drawn from precomputed curves.
 
 Update rules themselves (SGD, momentum, Adam, ...) are *not* here: students write them.
 """

@@ -94,3 +94,72 @@ def test_one_generic_line_is_not_a_leak_but_two_lines_of_an_answer_are(tmp_path,
     leaking = tmp_path / "leaking.py"
     leaking.write_text("if not np.isfinite(loss):\n    break\nlearning_rates.append(learning_rate)\n")
     assert {leak.text for leak in scan([leaking], markers)} == {"if not np.isfinite(loss):", "learning_rates.append(learning_rate)"}
+
+
+def test_an_unchanged_chapter_is_not_executed_again(html, course_root, tmp_path):
+    """Execution results are cached by notebook content: a fresh copy of the course with the
+    build's jupyter-cache rebuilds every chapter from the cache, executing none."""
+    import shutil
+    import subprocess
+    import sys
+
+    from dlopt_reference.course.bench_build import copy_course
+
+    copy = copy_course(course_root, tmp_path / "course")
+    shutil.copytree(course_root / "_build" / ".jupyter_cache", copy / "_build" / ".jupyter_cache")
+    result = subprocess.run([sys.executable, "-m", "dlopt_reference.course", "--root", str(copy), "build-book"],
+                            cwd=copy, capture_output=True, text=True)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert "Executing notebook" not in log, "a chapter was executed although its content did not change"
+    assert log.count("Using cached notebook") >= 9
+
+
+def broken_links(html) -> list[str]:
+    """Relative ``href``/``src`` targets of the book's pages that reach no file, and ``#fragments``
+    that name no element id on their target page."""
+    from html.parser import HTMLParser
+    from urllib.parse import unquote, urlsplit
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.ids, self.targets = set(), []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if attrs.get("id"):
+                self.ids.add(attrs["id"])
+            self.targets.extend(attrs[key] for key in ("href", "src") if attrs.get(key))
+
+    pages = {}
+    for path in html.rglob("*.html"):
+        if path.relative_to(html).parts[0] == "_static":  # theme template macros, not pages
+            continue
+        parser = Links()
+        parser.feed(path.read_text())
+        pages[path.resolve()] = parser
+    broken = []
+    for path, parser in pages.items():
+        for target in parser.targets:
+            parts = urlsplit(target)
+            if parts.scheme or target.startswith(("//", "mailto:", "javascript:", "data:")):
+                continue
+            file = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if not file.exists():
+                broken.append(f"{path.relative_to(html.resolve())}: {target} (no such file)")
+            elif parts.fragment and file in pages and unquote(parts.fragment) not in pages[file].ids:
+                broken.append(f"{path.relative_to(html.resolve())}: {target} (no such anchor)")
+    return broken
+
+
+def test_every_internal_link_reaches_a_page_and_an_anchor(html):
+    assert broken_links(html.resolve()) == [], "\n".join(broken_links(html.resolve())[:30])
+
+
+def test_the_link_check_finds_a_broken_link_and_a_broken_anchor(tmp_path):
+    (tmp_path / "a.html").write_text('<p id="here"><a href="b.html#nowhere">b</a> <a href="#here">ok</a> '
+                                     '<a href="missing.html">gone</a></p>')
+    (tmp_path / "b.html").write_text('<p id="there">b</p>')
+    assert broken_links(tmp_path.resolve()) == ["a.html: b.html#nowhere (no such anchor)",
+                                                "a.html: missing.html (no such file)"]
