@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from wrong_answers import WrongAnswer, assert_caught, grade_catalogue, submissions_of
+from wrong_answers import WrongAnswer, assert_caught, catalogue_tests, submissions_of
 
 ASSIGNMENT = "06_batchnorm"
 FORWARD, BACKWARD, ALT = "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"
@@ -63,15 +63,7 @@ def submissions(catalogue: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]:
     return result
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory, course_root):
-    return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), ASSIGNMENT, CATALOGUE, group=submissions)
-
-
-def test_model_answer_full_marks_and_blank_zero(course):
-    scores = course.scores(ASSIGNMENT)
-    assert scores["model"][0] == scores["model"][1] > 0
-    assert scores["blank"][0] == 0
+course, test_model_answer_full_marks_and_blank_zero, _ = catalogue_tests(ASSIGNMENT, CATALOGUE, group=submissions)
 
 
 @pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from wrong_answers import WrongAnswer, assert_caught, grade_catalogue
+from wrong_answers import WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "08_ensembles"
 CATALOGUE = [
@@ -44,17 +42,6 @@ CATALOGUE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory, course_root):
-    return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), ASSIGNMENT, CATALOGUE)
-
-
-def test_model_answer_full_marks_and_blank_zero(course):
-    scores = course.scores(ASSIGNMENT)
-    assert scores["model"][0] == scores["model"][1] > 0
-    assert scores["blank"][0] == 0
-
-
-@pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)
-def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
-    assert_caught(course, ASSIGNMENT, CATALOGUE, wrong)
+course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed = catalogue_tests(
+    ASSIGNMENT, CATALOGUE
+)

@@ -94,3 +94,26 @@ def assert_caught(course: NbgraderCourse, assignment: str, catalogue: list[Wrong
         + "\n".join(line for line in feedback.split("GradingFailure")[1:])[:3000]
     )
     return student
+
+
+def catalogue_tests(assignment: str, catalogue: list[WrongAnswer], group: Grouping = submissions_of):
+    """The fixture and the two tests every catalogue module runs; bind them to module-level names::
+
+        course, test_model_and_blank, test_wrong_answer = catalogue_tests(ASSIGNMENT, CATALOGUE)
+    """
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def course(tmp_path_factory, course_root):
+        return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), assignment, catalogue, group)
+
+    def test_model_answer_full_marks_and_blank_zero(course):
+        scores = course.scores(assignment)
+        assert scores["model"][0] == scores["model"][1] > 0
+        assert scores["blank"][0] == 0
+
+    @pytest.mark.parametrize("wrong", catalogue, ids=lambda w: w.id)
+    def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
+        assert_caught(course, assignment, catalogue, wrong, group)
+
+    return course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed
