@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 
+from .execute import pre_execute
 from .notebooks import source_assignments, student_version
 
 #: Where the student versions of the exercises go inside the book (git-ignored, made at build time).
@@ -57,14 +58,20 @@ def jupyter_book_command() -> list[str]:
     return [found]
 
 
-def build_book(course_root: Path, *, strict: bool = True, extra_args: tuple[str, ...] = ()) -> int:
-    """Make the student pages and run ``jupyter-book build``; return its exit code.
+def build_book(course_root: Path, *, strict: bool = True, extra_args: tuple[str, ...] = (),
+               workers: int | None = None) -> int:
+    """Make the student pages, execute uncached chapters in parallel, run ``jupyter-book build``.
 
     ``strict`` turns Sphinx warnings into errors (``-W -n --keep-going``), as CI does.
+    ``workers`` processes execute the chapters whose results are not cached yet (default: one per
+    core; 1 leaves all execution to Jupyter Book, which runs chapters one after another).
+    Returns the exit code of ``jupyter-book build``.
     """
     course_root = Path(course_root)
     pages = write_student_pages(course_root)
     print(f"wrote {len(pages)} student exercise pages into {GENERATED_DIR}", flush=True)
+    if workers != 1:
+        pre_execute(course_root, workers)
     command = [*jupyter_book_command(), "build", str(course_root)]
     if strict:
         command += ["-W", "-n", "--keep-going"]
