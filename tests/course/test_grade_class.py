@@ -1,0 +1,190 @@
+"""``python -m dlopt_reference.course grade`` / ``export``: a synthetic class graded in parallel, resumably.
+
+One class (01_sgd and 05_lr_decay, 7 submissions each: model, blank, wrong and broken ones) is made once
+and copied: one copy is graded by stock sequential ``nbgrader autograde`` (in the background), the other
+by ``grade --workers 2``, first with the test hook ``DLOPT_GRADE_CRASH_AFTER=3`` (the grader stops right
+after its third merge, like a kill), then again to finish. The finished gradebook must hold exactly the
+stock per-cell scores. No timing is asserted (the benchmark is ``bench-grading``, a script).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlopt_reference.course.bench_grading import compare, gradebook_scores, submit_kind
+from dlopt_reference.course.grade_class import FAILURES_NAME, LOG_NAME, _graded_submissions, load_course
+from dlopt_reference.course.nbgrader_course import NbgraderCourse
+from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
+
+ASSIGNMENTS = ["01_sgd", "05_lr_decay"]
+WRONG = {  # known wrong answers (tests/course/test_wrong_answers_*.py) and the diagnosis they must show
+    ("wrong_a", "01_sgd"): (combine_edits(
+        replace_in_solution("sgd_impl", 'w - config["learning_rate"] * dw', 'w + config["learning_rate"] * dw'),
+        replace_in_solution("minibatches_impl",
+                            "order = np.arange(n_examples) if rng is None else rng.permutation(n_examples)",
+                            "order = np.arange(n_examples)")),
+        ["sgd_hidden", "sign of the update is flipped", "minibatches_hidden", "not shuffled"]),
+    ("wrong_b", "01_sgd"): (replace_in_solution("lr_range_test_impl", "np.geomspace(min_lr, max_lr, num_steps)",
+                                                "np.linspace(min_lr, max_lr, num_steps)"),
+                            ["lr_range_test_hidden", "geometrically"]),
+    ("wrong_a", "05_lr_decay"): (replace_in_solution("step_decay_impl", "np.floor(epoch / epochs_drop)",
+                                                     "(epoch / epochs_drop)"), ["step_decay_hidden", "no floor"]),
+}
+KINDS = {  # (student, assignment) -> kind of submission (submit_kind), or "wrong"
+    **{(s, "01_sgd"): k for s, k in [("model", "model"), ("blank", "blank"), ("wrong_a", "wrong"),
+                                      ("wrong_b", "wrong"), ("broken_json", "invalid_json"),
+                                      ("broken_kernel", "kernel_dies"), ("broken_name", "misnamed")]},
+    **{(s, "05_lr_decay"): k for s, k in [("model", "model"), ("blank", "blank"), ("wrong_a", "wrong"),
+                                           ("half", "half"), ("broken_other", "other_assignment"),
+                                           ("broken_json", "invalid_json"), ("broken_name", "misnamed")]},
+}
+BROKEN = {  # (student, assignment) -> what the report must say
+    ("broken_json", "01_sgd"): "not a valid notebook",
+    ("broken_kernel", "01_sgd"): "Kernel died",
+    ("broken_name", "01_sgd"): "no 01_sgd.ipynb",
+    ("broken_other", "05_lr_decay"): "not a notebook of 05_lr_decay",
+    ("broken_json", "05_lr_decay"): "not a valid notebook",
+    ("broken_name", "05_lr_decay"): "no 05_lr_decay.ipynb",
+}
+GOOD = sorted(set(KINDS) - set(BROKEN))
+CRASH_AFTER = 3
+TIMEOUT = 1200
+
+
+def env(**extra: str) -> dict:
+    bin_dir = str(Path(sys.executable).parent)
+    return dict(os.environ, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]), **extra)
+
+
+def grade(root: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dlopt_reference.course", "grade", *args, "--root", str(root),
+                           "--workers", "2"], capture_output=True, text=True, timeout=TIMEOUT, env=env(**extra_env))
+
+
+def graded(root: Path) -> set[tuple[str, str]]:
+    _, coursedir = load_course(root)
+    return _graded_submissions(coursedir, ASSIGNMENTS)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, course_root):
+    """The class graded by stock nbgrader (``stock``) and by ``grade`` with a crash, then resumed (``ours``)."""
+    work = tmp_path_factory.mktemp("grade_class")
+    course = NbgraderCourse.copy_of(course_root, work / "base", ASSIGNMENTS)
+    for assignment in ASSIGNMENTS:
+        course.generate(assignment)
+    for (student, assignment), kind in KINDS.items():
+        if kind == "wrong":
+            edit = WRONG[(student, assignment)][0]
+            course.submit(student, assignment, model_answer(course.source(assignment), course.release(assignment),
+                                                            edit=edit))
+        else:
+            submit_kind(course, student, assignment, kind, other="01_sgd")
+    stock, ours = work / "stock", work / "ours"
+    shutil.copytree(course.root, stock)
+    shutil.copytree(course.root, ours)
+
+    nbgrader = str(Path(sys.executable).with_name("nbgrader"))
+    script = "; ".join(f"'{nbgrader}' autograde {a}" for a in ASSIGNMENTS)  # sequential, as an instructor would
+    stock_process = subprocess.Popen(["bash", "-c", script], cwd=stock, env=env(), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+    try:
+        crashed = grade(ours, *ASSIGNMENTS, DLOPT_GRADE_CRASH_AFTER=str(CRASH_AFTER))
+        after_crash = graded(ours)
+        resumed = grade(ours, *ASSIGNMENTS)
+        stock_process.wait(timeout=TIMEOUT)
+    finally:
+        if stock_process.poll() is None:
+            stock_process.kill()
+            stock_process.wait()
+    return {"stock": stock, "ours": ours, "crashed": crashed, "after_crash": after_crash, "resumed": resumed}
+
+
+def test_a_parallel_scores_equal_stock_sequential_autograde(run):
+    stock = gradebook_scores(run["stock"], ASSIGNMENTS)
+    ours = gradebook_scores(run["ours"], ASSIGNMENTS)
+    assert compare(stock, ours, set(BROKEN)) == []
+    assert {(s, a) for s, a, _ in ours} == set(GOOD)
+    assert all(value[0] is not None for value in ours.values())
+    for student, assignment in GOOD:
+        assert (run["ours"] / "autograded" / student / assignment / f"{assignment}.ipynb").is_file()
+    model = {key: value for key, value in ours.items() if key[0] == "model"}
+    assert model and all(value[0] == value[3] for value in model.values()), "the model answer lost points"
+
+
+def test_b_broken_submissions_are_reported_and_the_rest_graded(run):
+    resumed = run["resumed"]
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr
+    log = (run["ours"] / "autograded" / LOG_NAME).read_text()
+    for (student, assignment), reason in BROKEN.items():
+        line = next((l for l in resumed.stdout.splitlines() if l.strip().startswith(f"{student} / {assignment}:")),
+                    None)
+        assert line is not None and reason in line, resumed.stdout
+        assert f"FAILED {student} / {assignment}" in log
+    assert graded(run["ours"]) == set(GOOD)
+
+
+def test_c_rerun_grades_nothing_new_and_force_regrades(run):
+    before = gradebook_scores(run["ours"], ASSIGNMENTS)
+    again = grade(run["ours"], *ASSIGNMENTS)
+    assert f"graded 0, already graded (skipped) {len(GOOD)}, failed {len(BROKEN)}" in again.stdout, again.stdout
+    assert "unchanged since it failed" in again.stdout  # broken ones are not run again
+    forced = grade(run["ours"], "01_sgd", "--student", "model", "--student", "wrong_a", "--force")
+    assert "graded 2, already graded (skipped) 0, failed 0" in forced.stdout, forced.stdout + forced.stderr
+    assert gradebook_scores(run["ours"], ASSIGNMENTS) == before
+
+
+def test_d_a_crash_loses_nothing_merged_and_a_rerun_completes(run):
+    crashed = run["crashed"]
+    assert crashed.returncode != 0 and "SimulatedCrash" in crashed.stderr, crashed.stdout + crashed.stderr
+    assert len(run["after_crash"]) == CRASH_AFTER
+    resumed = run["resumed"].stdout
+    assert f"graded {len(GOOD) - CRASH_AFTER}, already graded (skipped) {CRASH_AFTER}" in resumed, resumed
+    # the resumed class equals stock: checked cell by cell in test_a
+
+
+def test_e_csv_has_scores_totals_and_diagnoses(run, tmp_path):
+    target = tmp_path / "grades.csv"
+    result = subprocess.run([sys.executable, "-m", "dlopt_reference.course", "export", *ASSIGNMENTS,
+                             "--root", str(run["ours"]), "--csv", str(target)],
+                            capture_output=True, text=True, timeout=300, env=env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    with open(target, newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows = {row["student"]: row for row in reader}
+        assert reader.fieldnames == ["student", *ASSIGNMENTS, "total", *(f"{a} diagnosis" for a in ASSIGNMENTS)]
+    scores = {key[:2]: 0.0 for key in gradebook_scores(run["ours"], ASSIGNMENTS)}
+    for (student, assignment, _), value in gradebook_scores(run["ours"], ASSIGNMENTS).items():
+        scores[(student, assignment)] += value[0]
+    for (student, assignment), score in scores.items():
+        assert float(rows[student][assignment]) == score
+    assert float(rows["model"]["total"]) == scores[("model", "01_sgd")] + scores[("model", "05_lr_decay")]
+    assert rows["model"]["01_sgd diagnosis"] == "" and rows["model"]["05_lr_decay diagnosis"] == ""
+    for (student, assignment), (_, expected) in WRONG.items():
+        diagnosis = rows[student][f"{assignment} diagnosis"]
+        for text in expected:
+            assert text.lower() in diagnosis.lower(), f"{student}/{assignment}: {diagnosis}"
+    assert "not implemented" in rows["blank"]["01_sgd diagnosis"].lower()
+    for (student, assignment), reason in BROKEN.items():
+        assert rows[student][assignment] == ""
+        assert "NOT GRADED" in rows[student][f"{assignment} diagnosis"]
+    failures = json.loads((run["ours"] / "autograded" / FAILURES_NAME).read_text())
+    assert set(failures) == {f"{s}/{a}" for s, a in BROKEN}
+
+
+def test_commands_are_registered(capsys):
+    from dlopt_reference.course.__main__ import main
+
+    for command, option in [("grade", "--workers"), ("export", "--csv"), ("bench-grading", "--students")]:
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert option in capsys.readouterr().out
