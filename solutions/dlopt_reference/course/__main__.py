@@ -5,6 +5,11 @@ Commands (run from the course root, or pass ``--root``):
 - ``build-book``   make the student exercise pages and build the HTML book into ``_build/html``
 - ``leak-check PATH...``  fail if any file under PATH holds a solution, a hidden test or reference code
 - ``bench-build``  time a cold build, a warm rebuild and the chapters' execution, on a copy of the course
+- ``feedback-example``  regenerate ``book/_static/feedback_example.txt`` from a real autograde (``--check``: compare)
+- ``release --version V [--out dist]``  validate and autograde every assignment, build the book, write the
+  student bundle ``dist/dlopt-V/`` and leak-check all of it (see ``release.py``)
+- ``grade A... [--root COURSE] [--workers N] [--force]``  autograde a class in parallel, resumably
+  (scores identical to ``nbgrader autograde``); ``export A... --csv F``; ``bench-grading`` (see ``grade_class.py``)
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from pathlib import Path
 
 from .bench_build import bench_build
 from .build_book import build_book
+from .grade_class import GRADING_COMMANDS, add_grading_commands, run_grading_command
 from .leaks import forbidden_markers, scan
+from .release import release
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,21 +32,46 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     book = commands.add_parser("build-book", help="build the student edition of the book")
     book.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
+    book.add_argument("--workers", type=int, default=None,
+                      help="processes that execute uncached chapters before the build (default: one per core; 1: none)")
     leak = commands.add_parser("leak-check", help="scan files for solutions, hidden tests, reference code")
     leak.add_argument("paths", nargs="+", type=Path)
     bench = commands.add_parser("bench-build", help="time cold and warm builds of the book (on a copy)")
     bench.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
     bench.add_argument("--direct", action="store_true", help="also execute each chapter once with nbclient")
     bench.add_argument("--keep", action="store_true", help="keep the temporary copy and its build logs")
+    rel = commands.add_parser("release", help="validate, build and leak-check the student bundle dist/dlopt-VERSION")
+    rel.add_argument("--version", required=True, help="the release's version, e.g. 2026.1")
+    rel.add_argument("--out", type=Path, default=None, help="where the bundle goes (default: dist/ in the course root)")
+    rel.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
+    add_grading_commands(commands)
+    example = commands.add_parser("feedback-example", help="regenerate the grading page's feedback example")
+    example.add_argument("--check", action="store_true", help="only compare with the committed file (exit 1 if stale)")
     args = parser.parse_args(argv)
 
     root = args.root.resolve()
+    if args.command in GRADING_COMMANDS:  # an nbgrader course folder, not necessarily the book's root
+        return run_grading_command(args, root, parser)
     if not (root / "_config.yml").is_file() or not (root / "exercises").is_dir():
         parser.error(f"{root} is not the course root (no _config.yml or exercises/ there); use --root")
     if args.command == "build-book":
-        return build_book(root, strict=not args.no_strict)
+        return build_book(root, strict=not args.no_strict, workers=args.workers)
     if args.command == "bench-build":
         return bench_build(root, strict=not args.no_strict, direct=args.direct, keep=args.keep)
+    if args.command == "release":
+        return release(root, args.version, args.out if args.out is not None else root / "dist",
+                       strict=not args.no_strict)
+    if args.command == "feedback-example":
+        from .feedback_example import EXAMPLE_PATH, feedback_example
+
+        text, path = feedback_example(root), root / EXAMPLE_PATH
+        if args.check:
+            same = path.is_file() and path.read_text() == text
+            print(f"{path}: {'up to date' if same else 'STALE, regenerate it'}")
+            return 0 if same else 1
+        path.write_text(text)
+        print(f"wrote {path}")
+        return 0
     if args.command == "leak-check":
         leaks = scan(args.paths, forbidden_markers(root))
         for leak in leaks:

@@ -1,0 +1,152 @@
+"""The one-command release (``python -m dlopt_reference.course release``), run once for real.
+
+The release validates and autogrades every assignment in a temporary course, builds the book (a warm
+rebuild: the session's ``built_book`` fixture has built it first, so the jupyter cache is warm) and
+writes ``dlopt-<version>/``. The tests check its layout and content, and that the bundle check
+(:func:`check_bundle`) fails, naming the file, on a solution planted into a zipped notebook and into
+an HTML page of a copy of the bundle.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlopt_reference.course.catalog import ASSIGNMENTS
+from dlopt_reference.course.notebooks import SOLUTION_BEGIN, SOLUTION_END
+from dlopt_reference.course.release import STUDENT_PACKAGES, check_bundle
+
+VERSION = "2026.1"
+
+
+@pytest.fixture(scope="module")
+def released(built_book, course_root, tmp_path_factory):
+    """``(out folder, completed process)`` of one release run into a temporary ``--out``."""
+    out = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root),
+         "release", "--version", VERSION, "--out", str(out)],
+        cwd=course_root, capture_output=True, text=True, timeout=1800,
+    )
+    return out, result
+
+
+@pytest.fixture(scope="module")
+def bundle(released) -> Path:
+    out, result = released
+    assert result.returncode == 0, f"the release failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    return out / f"dlopt-{VERSION}"
+
+
+def test_release_validates_every_assignment_and_passes_the_leak_check(released, bundle):
+    out, result = released
+    for assignment in ASSIGNMENTS:
+        assert f"{assignment}: ok: validate passed, model answer " in result.stdout, f"no validation result for {assignment}"
+    assert "leak check: passed (0 problems)" in result.stdout
+    assert sorted(path.name for path in out.iterdir()) == [f"dlopt-{VERSION}"]  # no .partial, no .rejected
+
+
+def test_bundle_layout(bundle):
+    for name in ("README.txt", "requirements.txt", "pyproject.toml", "dlopt/__init__.py", "book/index.html"):
+        assert (bundle / name).is_file(), f"the bundle has no {name}"
+    assert sorted(path.name for path in (bundle / "assignments").iterdir()) == sorted(f"{a}.zip" for a in ASSIGNMENTS)
+    assert list((bundle / "book").rglob("_sources/**/01_sgd.ipynb")), "the book's downloadable sources are missing"
+    names = {path.name for path in bundle.rglob("*")}
+    assert "gradebook.db" not in names and "dlopt_reference" not in names
+    readme = (bundle / "README.txt").read_text()
+    assert "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt" in readme
+    assert VERSION in readme
+
+
+def test_student_requirements_pin_the_student_packages_and_never_the_reference(bundle, course_root):
+    lines = [line.strip() for line in (bundle / "requirements.txt").read_text().splitlines()]
+    code = [line for line in lines if line and not line.startswith("#")]
+    assert not [line for line in code if "dlopt_reference" in line or "solutions" in line or line.startswith("-e")]
+    assert "./" in code
+    course_pins = {line.split("==")[0].lower(): line for line in (course_root / "requirements.txt").read_text().split()
+                   if "==" in line}
+    assert sorted(line for line in code if line != "./") == sorted(course_pins[name] for name in STUDENT_PACKAGES)
+
+
+@pytest.mark.parametrize("assignment", list(ASSIGNMENTS))
+def test_each_zip_holds_the_student_notebook_with_stubs(bundle, assignment):
+    with zipfile.ZipFile(bundle / "assignments" / f"{assignment}.zip") as zipped:
+        member = f"{assignment}/{assignment}.ipynb"
+        assert member in zipped.namelist()
+        notebook = nbformat.reads(zipped.read(member).decode(), as_version=4)
+    stubs = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
+             if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    for function in ASSIGNMENTS[assignment]:
+        source = stubs[f"{function}_impl"]
+        assert f"def {function}(" in source and "raise NotImplementedError()" in source
+    text = "\n".join(cell.source for cell in notebook.cells)
+    assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+
+
+def _sgd_model_lines(course_root: Path) -> list[str]:
+    """The model answer of ``sgd`` (the lines between the solution markers of the source's sgd_impl)."""
+    source = nbformat.read(course_root / "exercises" / "01_sgd" / "01_sgd.ipynb", as_version=4)
+    cell = next(c for c in source.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "sgd_impl")
+    lines = cell.source.splitlines()
+    begin = next(i for i, line in enumerate(lines) if line.strip() == SOLUTION_BEGIN)
+    end = next(i for i, line in enumerate(lines) if line.strip() == SOLUTION_END)
+    answer = [line for line in lines[begin + 1:end] if line.strip()]
+    assert answer, "the sgd_impl cell has no model answer"
+    return answer
+
+
+def test_the_bundle_check_finds_solutions_planted_in_a_zip_and_a_page(bundle, course_root, tmp_path):
+    copy = tmp_path / bundle.name
+    shutil.copytree(bundle, copy)
+    answer = _sgd_model_lines(course_root)
+
+    # 1. into the sgd stub of the notebook inside assignments/01_sgd.zip
+    archive = copy / "assignments" / "01_sgd.zip"
+    member = "01_sgd/01_sgd.ipynb"
+    with zipfile.ZipFile(archive) as zipped:
+        contents = {name: zipped.read(name) for name in zipped.namelist()}
+    notebook = nbformat.reads(contents[member].decode(), as_version=4)
+    stub = next(c for c in notebook.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "sgd_impl")
+    stub.source = stub.source.replace("raise NotImplementedError()", "\n    ".join(line.strip() for line in answer))
+    contents[member] = nbformat.writes(notebook).encode()
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        for name, data in contents.items():
+            zipped.writestr(name, data)
+
+    # 2. into the book's page of that exercise, as a highlighted code block at the end of the body
+    page = next(path for path in sorted((copy / "book").rglob("01_sgd.html")) if "_generated" in path.parts)
+    text = page.read_text()
+    planted = "".join(f'<span class="n">{html.escape(line)}</span>\n' for line in answer)
+    text = text.replace("</body>", f'<div class="highlight"><pre>\n{planted}</pre></div>\n</body>', 1)
+    page.write_text(text)
+    assert "</body>" in text
+    planted_row = next(row for row, line in enumerate(text.splitlines(), start=1)
+                       if html.escape(answer[0].strip()) in line)
+
+    # 3. and two things that must never ship, whatever their content
+    (copy / "gradebook.db").write_bytes(b"")
+    (copy / "dlopt_reference").mkdir()
+    (copy / "dlopt_reference" / "grading.py").write_text("")
+
+    problems = check_bundle(copy, course_root)
+    report = "\n".join(problems)
+    expected = {
+        f"{archive}!{member}:": "the model answer of 01_sgd (sgd_impl)",
+        f"{page}:{planted_row}:": "the model answer of 01_sgd (sgd_impl)",
+        f"{copy}/gradebook.db:": "gradebook.db",
+        f"{copy}/dlopt_reference:": "reference package",
+        f"{copy}/dlopt_reference/grading.py:": "module of dlopt_reference",
+    }
+    for prefix, what in expected.items():
+        assert any(p.startswith(prefix) and what in p for p in problems), f"nothing reported for {prefix}\n{report}"
+    # nothing else: the files left as released are clean
+    others = [p for p in problems if not p.startswith((f"{archive}!{member}:", f"{page}:", f"{copy}/gradebook.db:",
+                                                      f"{copy}/dlopt_reference"))]
+    assert others == [], report
