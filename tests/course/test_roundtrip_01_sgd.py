@@ -70,6 +70,14 @@ def test_feedback_shows_no_hidden_test_logic_beyond_the_check_call(graded_course
     assert "def check_sgd" not in feedback
 
 
+def test_feedback_shows_the_diagnosis_but_no_grader_source(graded_course):
+    """A failed hidden check shows its message only: no frame, path or source line of the graders."""
+    feedback = visible_text(graded_course.feedback_html("sign_flipped", ASSIGNMENT))
+    assert "This looks like" in feedback
+    for internal in ("dlopt_reference/grading/", "raise GradingFailure", "Traceback (most recent call last)", "_update_rules"):
+        assert internal not in feedback, internal
+
+
 def test_release_holds_no_solution_and_no_hidden_test(graded_course, course_root):
     leaks = scan([graded_course.root / "release"], forbidden_markers(course_root))
     assert leaks == [], "\n".join(map(str, leaks))

@@ -19,7 +19,17 @@ _PRINT_OPTIONS = dict(precision=6, threshold=12, edgeitems=3, linewidth=100)
 
 
 class GradingFailure(AssertionError):
-    """A check found a difference from the reference; the message is the diagnosis."""
+    """A check found a difference from the reference; the message is the diagnosis.
+
+    In a notebook (and so in nbgrader's feedback) only the diagnosis is shown: IPython renders
+    an exception through ``_render_traceback_`` when it has one, so the grader's own frames and
+    source lines never reach the student.
+    """
+
+    def _diagnosis_only(self) -> list[str]:
+        return [f"GradingFailure: {self}"]
+
+    _render_traceback_ = _diagnosis_only  # the name IPython looks up
 
 
 @contextlib.contextmanager
