@@ -160,7 +160,8 @@ def test_e_csv_has_scores_totals_and_diagnoses(run, tmp_path):
     with open(target, newline="") as handle:
         reader = csv.DictReader(handle)
         rows = {row["student"]: row for row in reader}
-        assert reader.fieldnames == ["student", *ASSIGNMENTS, "total", *(f"{a} diagnosis" for a in ASSIGNMENTS)]
+        assert reader.fieldnames == ["student", *ASSIGNMENTS, "total", *(f"{a} diagnosis" for a in ASSIGNMENTS),
+                                     "incidents"]
     scores = {key[:2]: 0.0 for key in gradebook_scores(run["ours"], ASSIGNMENTS)}
     for (student, assignment, _), value in gradebook_scores(run["ours"], ASSIGNMENTS).items():
         scores[(student, assignment)] += value[0]
@@ -168,6 +169,7 @@ def test_e_csv_has_scores_totals_and_diagnoses(run, tmp_path):
         assert float(rows[student][assignment]) == score
     assert float(rows["model"]["total"]) == scores[("model", "01_sgd")] + scores[("model", "05_lr_decay")]
     assert rows["model"]["01_sgd diagnosis"] == "" and rows["model"]["05_lr_decay diagnosis"] == ""
+    assert all(row["incidents"] == "" for row in rows.values()), "an honest submission caused an incident"
     for (student, assignment), (_, expected) in WRONG.items():
         diagnosis = rows[student][f"{assignment} diagnosis"]
         for text in expected:

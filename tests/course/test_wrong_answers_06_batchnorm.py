@@ -63,7 +63,8 @@ def submissions(catalogue: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]:
     return result
 
 
-course, test_model_answer_full_marks_and_blank_zero, _ = catalogue_tests(ASSIGNMENT, CATALOGUE, group=submissions)
+course, test_model_answer_full_marks_and_blank_zero, _, test_isolated_regrade_agrees_with_nbgrader = catalogue_tests(
+    ASSIGNMENT, CATALOGUE, group=submissions)
 
 
 @pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)

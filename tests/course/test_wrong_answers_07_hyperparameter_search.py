@@ -37,6 +37,7 @@ CATALOGUE = [
 ]
 
 
-course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed = catalogue_tests(
+(course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
+ test_isolated_regrade_agrees_with_nbgrader) = catalogue_tests(
     ASSIGNMENT, CATALOGUE
 )

@@ -116,4 +116,33 @@ def catalogue_tests(assignment: str, catalogue: list[WrongAnswer], group: Groupi
     def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
         assert_caught(course, assignment, catalogue, wrong, group)
 
-    return course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed
+    def test_isolated_regrade_agrees_with_nbgrader(course, course_root, tmp_path):
+        """The isolated regrade (the verdict our ``grade`` command keeps) scores every cell of every
+        submission as nbgrader's autograde did, and names each catalogued mistake as the feedback does."""
+        assert_regrade_agrees(course, course_root, tmp_path, assignment, catalogue, group)
+
+    return (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
+            test_isolated_regrade_agrees_with_nbgrader)
+
+
+def assert_regrade_agrees(course: NbgraderCourse, course_root: Path, scratch: Path, assignment: str,
+                          catalogue: list[WrongAnswer], group: Grouping = submissions_of) -> None:
+    import nbformat
+
+    from dlopt_reference.isolation import regrade_notebook
+
+    source = course.source(assignment)
+    students = ["model", "blank", *group(catalogue)]
+    for student in students:
+        submitted = nbformat.read(course.root / "submitted" / student / assignment / f"{assignment}.ipynb",
+                                  as_version=4)
+        result = regrade_notebook(source, submitted, course_root, scratch / student)
+        nbgrader_cells = course.cell_scores(student, assignment)
+        regrade_cells = {grade_id: verdict.points for grade_id, verdict in result.cells.items()}
+        assert regrade_cells == nbgrader_cells, (
+            f"{student}: the isolated regrade scored {regrade_cells}, nbgrader {nbgrader_cells}\n"
+            + "\n".join(f"{v.grade_id}: {v.message[:400]}" for v in result.cells.values() if v.message))
+        assert result.refused == [], f"{student}: the sandbox refused {result.refused}"
+        for wrong in group(catalogue).get(student, []):
+            message = result.cells[f"{wrong.function}_hidden"].message
+            assert wrong.diagnosis.lower() in message.lower(), f"{wrong.id}: the regrade says {message[:1000]}"

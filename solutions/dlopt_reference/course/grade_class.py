@@ -47,6 +47,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from .integrity import (INCIDENTS_NAME, GradebookGuard, Incident, append_incidents, apply_regrade, kernel_lockdown,
+                        kernel_refusals, read_incidents, regrade_incidents, regrade_submission)
+
+#: Benchmark only (``bench-grading``'s baseline): ``=1`` grades without the integrity layer of
+#: integrity.py (no locked kernel, no isolated regrade), i.e. as before issue 5. Never for a real class.
+BASELINE_ENV = "DLOPT_GRADE_BASELINE_WITHOUT_ISOLATION"
+
 #: Test hook: the parent raises :class:`SimulatedCrash` right after this many merges (resumability tests).
 CRASH_AFTER_ENV = "DLOPT_GRADE_CRASH_AFTER"
 
@@ -78,6 +85,7 @@ class GradeReport:
     graded: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    incidents: list = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -228,6 +236,9 @@ def _grade_one(task: dict) -> dict:
         (private / task["source_dir"] / assignment).symlink_to(root / task["source_dir"] / assignment)
         shutil.copytree(submitted, private / task["submitted_dir"] / student / assignment)
         shutil.copy(task["template_db"], private / "gradebook.db")
+        source_texts = "".join((root / task["source_dir"] / assignment / f"{name}.ipynb").read_text()
+                               for name in task["notebooks"])
+        lockdown = kernel_lockdown(private, source_texts) if task["isolated"] else None
 
         from nbgrader.apps.autogradeapp import AutogradeApp
 
@@ -240,6 +251,8 @@ def _grade_one(task: dict) -> dict:
                 app.initialize([assignment, "--student", student, "--force",
                                 f"--CourseDirectory.root={private}",
                                 f"--CourseDirectory.db_url=sqlite:///{private / 'gradebook.db'}"])
+                if lockdown is not None:
+                    app.config.Execute.extra_arguments = lockdown
                 buffer = _quiet(app)
                 app.start()
                 ok = True
@@ -252,6 +265,15 @@ def _grade_one(task: dict) -> dict:
                 with contextlib.suppress(Exception):
                     app.reset()
         result["log"] = buffer.getvalue()
+        # the isolated regrade: the verdict that counts (see integrity.py)
+        result["regrade"] = {} if task["isolated"] else None
+        for name in task["notebooks"] if task["isolated"] else []:
+            notebook = submitted / f"{name}.ipynb"
+            if notebook.exists():
+                result["regrade"][name] = regrade_submission(
+                    root / task["source_dir"] / assignment / f"{name}.ipynb", notebook, root,
+                    private / f".regrade-{name}", task["timeout"], [task["workdir"]])
+        result["kernel_refused"] = kernel_refusals(private) if task["isolated"] else []
         graded = private / task["autograded_dir"] / student / assignment
         if ok and all((graded / f"{name}.ipynb").exists() for name in task["notebooks"]
                       if (submitted / f"{name}.ipynb").exists()):
@@ -268,8 +290,12 @@ def _grade_one(task: dict) -> dict:
 # --------------------------------------------------------------------------------------------------
 # the parent: merge one result into the main gradebook with nbgrader's own gradebook steps
 
-def _merge(config, coursedir, student: str, assignment: str, private: Path) -> None:
-    """Write a worker's autograde of one submission into the main gradebook and ``autograded/``."""
+def _merge(config, coursedir, student: str, assignment: str, private: Path, regrade: dict | None) -> list:
+    """Write a worker's autograde of one submission into the main gradebook and ``autograded/``.
+
+    Every test cell carries the isolated regrade's verdict (:func:`integrity.apply_regrade`) before
+    nbgrader's ``SaveAutoGrades`` scores it; returns the incidents found.
+    """
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
@@ -298,10 +324,17 @@ def _merge(config, coursedir, student: str, assignment: str, private: Path) -> N
                     grade.auto_score = 0
                     grade.needs_manual_grade = False
                 gradebook.db.commit()
+    incidents = []
     for path in sorted(graded.glob("*.ipynb")):
         if path.stem not in known:
             continue
         notebook = nbformat.read(path, as_version=4)
+        if regrade is not None:  # None: the benchmark's baseline (BASELINE_ENV)
+            verdict = regrade.get(path.stem)
+            if verdict is None:
+                raise RuntimeError(f"no isolated regrade of {path.name}")
+            incidents += apply_regrade(notebook, verdict, student, assignment)
+            nbformat.write(notebook, path)
         resources = {"nbgrader": {"notebook": path.stem, "assignment": assignment, "student": student,
                                   "db_url": db_url}}
         for preprocessor in (SaveAutoGrades(config=config), AssignLatePenalties(config=config)):
@@ -319,6 +352,7 @@ def _merge(config, coursedir, student: str, assignment: str, private: Path) -> N
         shutil.rmtree(partial)
     shutil.copytree(graded, partial)
     os.replace(partial, destination)
+    return incidents
 
 
 def _graded_submissions(coursedir, assignments: list[str]) -> set[tuple[str, str]]:
@@ -461,7 +495,20 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
         finally:
             source.close()
             copy.close()
-        common = {"root": str(root), "workdir": workdir, "template_db": str(template),
+        guard = GradebookGuard(database, Path(workdir) / "guard.db")
+        incidents_path = autograded / INCIDENTS_NAME
+        timeout = float(getattr(config.Execute, "timeout", 120) or 120) if "Execute" in config else 120.0
+
+        def check_gradebook(when: str) -> None:
+            if not guard.verify():
+                incident = Incident("?", " ".join(assignments), "gradebook tampered",
+                                    f"the gradebook changed {when} without the grader; restored from its last copy")
+                report.incidents.append(incident)
+                append_incidents(incidents_path, [incident])
+                log.write(f"INCIDENT {incident}\n")
+
+        common = {"root": str(root), "workdir": workdir, "template_db": str(template), "timeout": timeout,
+                  "isolated": os.environ.get(BASELINE_ENV) != "1",
                   "source_dir": coursedir.source_directory, "submitted_dir": coursedir.submitted_directory,
                   "autograded_dir": coursedir.autograded_directory}
 
@@ -502,9 +549,25 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
                             bar.update(True, f"{student}/{assignment}")
                         continue
                     key = f"{student}/{assignment}"
+                    check_gradebook(f"while {key} was graded")
+                    refusals = [Incident(student, assignment, "refused in the kernel", text)
+                                for text in result.get("kernel_refused", [])]
+                    refusals += regrade_incidents(result.get("regrade"), student, assignment)
+                    report.incidents += refusals
+                    append_incidents(incidents_path, refusals)
+                    for incident in refusals:
+                        log.write(f"INCIDENT {incident}\n")
                     if result["ok"]:
                         try:
-                            _merge(config, coursedir, student, assignment, Path(result["private"]))
+                            try:
+                                found = _merge(config, coursedir, student, assignment, Path(result["private"]),
+                                               result.get("regrade"))
+                            finally:
+                                guard.commit()  # the grader's own writes, complete or not
+                            report.incidents += found
+                            append_incidents(incidents_path, found)
+                            for incident in found:
+                                log.write(f"INCIDENT {incident}\n")
                         except Exception as error:  # noqa: BLE001
                             record_failure(student, assignment, f"merge failed: {type(error).__name__}: {error}",
                                            None)
@@ -528,6 +591,7 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
             finally:
                 executor.shutdown(wait=True, cancel_futures=True)
             pending = broken
+        check_gradebook("during grading")
         bar.close()
         report.seconds = time.monotonic() - started
         log.write(f"== done: {len(report.graded)} graded, {len(report.skipped)} skipped, "
@@ -565,6 +629,10 @@ def class_table(root: Path, assignments: list[str]) -> list[dict[str, str]]:
     root = Path(root).resolve()
     _, coursedir = load_course(root)
     failures = _load_failures(root / coursedir.autograded_directory / FAILURES_NAME)
+    incidents: dict[str, list[str]] = {}
+    for incident in read_incidents(root / coursedir.autograded_directory / INCIDENTS_NAME):
+        if incident.assignment in assignments:
+            incidents.setdefault(incident.student, []).append(f"{incident.assignment}: {incident.kind}: {incident.detail}")
     rows = []
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
         students = sorted({student.id for student in gradebook.students}
@@ -604,13 +672,14 @@ def class_table(root: Path, assignments: list[str]) -> list[dict[str, str]]:
             row["total"] = f"{total:g}"
             for assignment in assignments:
                 row[f"{assignment} diagnosis"] = diagnoses.get(assignment, "")
+            row["incidents"] = " | ".join(incidents.get(student, []))
             rows.append(row)
     return rows
 
 
 def export_csv(root: Path, assignments: list[str], path: Path) -> int:
     rows = class_table(root, assignments)
-    columns = ["student", *assignments, "total", *(f"{a} diagnosis" for a in assignments)]
+    columns = ["student", *assignments, "total", *(f"{a} diagnosis" for a in assignments), "incidents"]
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
@@ -679,4 +748,9 @@ def run_grading_command(args, root: Path, parser) -> int:
         for failure in report.failures:
             print(f"  {failure}")
         print(f"details: {root / 'autograded' / LOG_NAME}")
+    if report.incidents:
+        print(f"{len(report.incidents)} incident(s) (the isolated regrade's verdict was kept; see "
+              f"{root / 'autograded' / INCIDENTS_NAME}):")
+        for incident in report.incidents[:50]:
+            print(f"  {incident}")
     return 1 if report.failures else 0

@@ -1,0 +1,13 @@
+"""Grading that does not trust the student's process (see ``book/integrity.md`` for the threat model).
+
+- :mod:`.child`: the locked-down process that runs a student's code (audit hook, resource limits);
+- :mod:`.wire`: the strict decoder of the plain values it sends back;
+- :mod:`.sandbox`: :class:`Sandbox` and :class:`RemoteFunction`, a student's function called from here;
+- :mod:`.regrade`: :func:`regrade_notebook`, the verdict computed in the grader's process.
+"""
+
+from .regrade import CellVerdict, RegradeResult, regrade_file, regrade_notebook
+from .sandbox import RemoteFunction, Sandbox, SandboxError, StudentError
+
+__all__ = ["CellVerdict", "RegradeResult", "regrade_file", "regrade_notebook", "RemoteFunction", "Sandbox",
+           "SandboxError", "StudentError"]

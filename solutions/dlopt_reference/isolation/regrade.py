@@ -1,0 +1,212 @@
+"""The isolated regrade: score a submission without trusting anything that runs in the student's process.
+
+For one submitted notebook and the instructor's source notebook of its assignment:
+
+1. The **grader's namespace** is built here, in the grader's process, from the source notebook's setup
+   cells (the code cells before the first solution cell: the instructor's imports).
+2. The student's code runs in a :class:`~dlopt_reference.isolation.sandbox.Sandbox`: every code cell
+   of the submission in order, except the test cells (recognised by their ``grade_id``) and cells
+   left exactly as released (setup and experiment cells, which define nothing the tests use).
+   A cell that fails is noted; the next one runs, as in a notebook.
+3. Each test cell runs **here**, from the *source* notebook's text (hidden tests included; the
+   submission's copy of a test cell is never read), at the position where the submission has it (at
+   the end if the student deleted it). The names it needs that the grader's namespace lacks (the
+   student's functions) are fetched from the sandbox: functions become
+   :class:`~dlopt_reference.isolation.sandbox.RemoteFunction` proxies, values arrive as plain data.
+   The cell scores its points if it raises nothing, zero otherwise, with the exception's message as
+   the diagnosis.
+
+So the verdict depends only on the plain values the student's functions return: no tampering with
+the kernel, numpy, the grading module or the test cells inside the student's process can change it.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .sandbox import Sandbox, SandboxError, sandbox_paths
+
+HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+@dataclass
+class CellVerdict:
+    grade_id: str
+    points: float
+    max_points: float
+    message: str = ""  # the diagnosis when the cell failed
+
+    @property
+    def passed(self) -> bool:
+        return self.points == self.max_points
+
+
+@dataclass
+class RegradeResult:
+    cells: dict[str, CellVerdict] = field(default_factory=dict)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # what the audit hook refused
+    student_errors: list[str] = field(default_factory=list)       # cells of the student that failed
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(cell.points for cell in self.cells.values())
+
+    @property
+    def max_score(self) -> float:
+        return sum(cell.max_points for cell in self.cells.values())
+
+
+def _nbgrader(cell) -> dict:
+    metadata = cell.get("metadata", {}).get("nbgrader", {})
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _text(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def strip_hidden_markers(source: str) -> str:
+    return "\n".join(line for line in source.splitlines() if line.strip() not in HIDDEN_MARKERS)
+
+
+@dataclass
+class AssignmentTests:
+    """What the regrade takes from the instructor's source notebook."""
+
+    setup: list[str]                       # code cells before the first solution cell
+    tests: dict[str, tuple[str, float]]    # grade_id -> (source with hidden tests, points), in order
+    released: set[str]                     # sources of non-solution code cells (left as released)
+
+    @classmethod
+    def from_notebook(cls, source_notebook) -> "AssignmentTests":
+        setup, tests, released, seen_solution = [], {}, set(), False
+        for cell in source_notebook.cells:
+            if cell.get("cell_type") != "code":
+                continue
+            meta, text = _nbgrader(cell), _text(cell)
+            if meta.get("solution"):
+                seen_solution = True
+                continue
+            if meta.get("grade") and meta.get("grade_id"):
+                tests[meta["grade_id"]] = (strip_hidden_markers(text), float(meta.get("points", 0) or 0))
+                continue
+            released.add(text.strip())
+            if not seen_solution:
+                setup.append(text)
+        return cls(setup, tests, released)
+
+
+def _transform(source: str) -> str:
+    """IPython syntax (``%magic``, ``!cmd``) as plain Python calling ``get_ipython()``."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 (the child's compile() reports the error)
+        return source
+
+
+def _loaded_names(source: str) -> list[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    return sorted(name for name in names if not hasattr(builtins, name))
+
+
+def _diagnosis(error: BaseException) -> str:
+    try:
+        message = str(error)
+    except Exception:  # noqa: BLE001
+        message = ""
+    name = type(error).__name__
+    text = f"{name}: {message}" if message else name
+    where = getattr(error, "student_traceback", "")
+    return (text + (f"\n{where}" if where else ""))[:4000]
+
+
+def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scratch: Path, *,
+                     timeout: float = 120.0, limits: dict | None = None,
+                     extra_deny: list[str] = ()) -> RegradeResult:
+    """Score ``submitted_notebook`` against the tests of ``source_notebook`` (see the module docstring)."""
+    started = time.monotonic()
+    spec = AssignmentTests.from_notebook(source_notebook)
+    result = RegradeResult()
+    grader_namespace: dict = {"__name__": "__grader__"}
+    for text in spec.setup:
+        exec(compile(text, "<setup>", "exec"), grader_namespace)  # the instructor's cell: trusted
+
+    plan: list[tuple[str, str]] = []  # ("student", source) or ("test", grade_id)
+    placed: set[str] = set()
+    for cell in getattr(submitted_notebook, "cells", []):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        grade_id = _nbgrader(cell).get("grade_id")
+        if grade_id in spec.tests:
+            if grade_id not in placed:
+                placed.add(grade_id)
+                plan.append(("test", grade_id))
+            continue
+        text = _text(cell)
+        if text.strip() and text.strip() not in spec.released:
+            plan.append(("student", text))
+    plan += [("test", grade_id) for grade_id in spec.tests if grade_id not in placed]
+
+    sys_path, policy = sandbox_paths(course_root, extra_deny)
+    with Sandbox(setup=spec.setup, policy=policy, sys_path=sys_path, scratch=scratch, limits=limits) as box:
+        student_cells = []
+        for kind, item in plan:
+            if kind == "student":
+                student_cells.append(item)
+                error = box.run_cell(_transform(item), str(len(student_cells)), timeout)
+                if error is not None:
+                    result.student_errors.append(f"cell {len(student_cells)}: {_diagnosis(error).splitlines()[0]}")
+                continue
+            if not box.alive:  # a cell or test before killed it or timed out: start again, replay the cells
+                box.start()
+                for number, text in enumerate(student_cells, start=1):
+                    box.run_cell(_transform(text), str(number), timeout)
+            source, points = spec.tests[item]
+            result.cells[item] = _run_test(box, item, source, points, grader_namespace, timeout)
+        result.refused = list(box.refused)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _run_test(box: Sandbox, grade_id: str, source: str, points: float, grader_namespace: dict,
+              timeout: float) -> CellVerdict:
+    namespace = dict(grader_namespace)
+    wanted = [name for name in _loaded_names(source) if name not in namespace]
+    try:
+        namespace.update(box.get(wanted))
+        box.deadline = time.monotonic() + timeout
+        with contextlib.redirect_stdout(io.StringIO()):  # the visible checks' ticks: not needed here
+            exec(compile(source, f"<test {grade_id}>", "exec"), namespace)
+    except SandboxError as error:
+        return CellVerdict(grade_id, 0.0, points, f"SandboxError: {error}")
+    except Exception as error:  # noqa: BLE001 (any failure of the test cell scores zero, as in nbgrader)
+        return CellVerdict(grade_id, 0.0, points, _diagnosis(error))
+    finally:
+        box.deadline = None
+    return CellVerdict(grade_id, points, points)
+
+
+def regrade_file(source_path: Path, submitted_path: Path, course_root: Path, scratch: Path, **options) -> RegradeResult:
+    """:func:`regrade_notebook` of two notebook files (an unreadable submission raises ``ValueError``)."""
+    source = nbformat.read(Path(source_path), as_version=4)
+    try:
+        submitted = nbformat.read(Path(submitted_path), as_version=4)
+    except Exception as error:  # noqa: BLE001
+        raise ValueError(f"{submitted_path} is not a readable notebook: {error}") from None
+    return regrade_notebook(source, submitted, course_root, scratch, **options)
