@@ -53,7 +53,8 @@ def load_and_check(browser, url: str) -> PageReport:
     try:
         page.goto(url, wait_until="load")
         page.wait_for_load_state("networkidle")  # a redirecting page (index.html) has navigated by now
-        has_math = page.evaluate("() => document.querySelector('.math, .MathJax, mjx-container, [class*=\"math\"]') !== null")
+        # (not [class*=math]: myst marks every page's body "tex2jax_ignore mathjax_ignore", math or not)
+        has_math = page.evaluate("() => document.querySelector('.math, .MathJax, mjx-container, .amsmath') !== null")
         if has_math:
             page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=MATHJAX_TIMEOUT)
             page.evaluate("() => MathJax.startup.promise")

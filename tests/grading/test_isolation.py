@@ -199,3 +199,24 @@ def test_the_decoder_rejects_malformed_frames():
         split_message(_message(b"not json"))
     header, buffers = split_message(_message(b'{"buffers": [8]}', np.ones(1).tobytes()))
     assert decode({"t": "nd", "dtype": "<f8", "shape": [1], "b": 0}, buffers).tolist() == [1.0]
+
+
+def test_children_of_a_zygote_are_fresh_and_locked_down(course_root, tmp_path):
+    from dlopt_reference.isolation.sandbox import Zygote
+
+    sys_path, policy = sandbox_paths(course_root)
+    zygote = Zygote(["import numpy as np"], sys_path, tmp_path / "zygote")
+    try:
+        with Sandbox(setup=["import numpy as np"], policy=policy, sys_path=sys_path, scratch=tmp_path / "a",
+                     zygote=zygote) as first:
+            assert first.run_cell("x = np.arange(3)", "1", 60) is None
+            assert first.get(["x"])["x"].tolist() == [0, 1, 2]
+            assert first.run_cell("import os; os.fork()", "2", 60) is not None
+            assert ("os.fork", "()") in first.refused
+            assert first.process.popen is None  # forked by the zygote, not a new interpreter
+        with Sandbox(setup=["import numpy as np"], policy=policy, sys_path=sys_path, scratch=tmp_path / "b",
+                     zygote=zygote) as second:
+            assert second.run_cell("y = np.ones(2)", "1", 60) is None
+            assert second.get(["x", "y"]).keys() == {"y"}  # nothing left from the first student
+    finally:
+        zygote.close()

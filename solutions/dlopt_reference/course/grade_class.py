@@ -266,13 +266,16 @@ def _grade_one(task: dict) -> dict:
                     app.reset()
         result["log"] = buffer.getvalue()
         # the isolated regrade: the verdict that counts (see integrity.py)
+        regrade_started = time.monotonic()
         result["regrade"] = {} if task["isolated"] else None
         for name in task["notebooks"] if task["isolated"] else []:
             notebook = submitted / f"{name}.ipynb"
             if notebook.exists():
                 result["regrade"][name] = regrade_submission(
                     root / task["source_dir"] / assignment / f"{name}.ipynb", notebook, root,
-                    private / f".regrade-{name}", task["timeout"], [task["workdir"]])
+                    private / f".regrade-{name}", task["timeout"], [task["workdir"]],
+                    zygote_dir=Path(task["workdir"]) / f"zygotes-{os.getpid()}")
+        result["regrade_seconds"] = time.monotonic() - regrade_started
         result["kernel_refused"] = kernel_refusals(private) if task["isolated"] else []
         graded = private / task["autograded_dir"] / student / assignment
         if ok and all((graded / f"{name}.ipynb").exists() for name in task["notebooks"]
@@ -576,7 +579,7 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
                         report.graded.append((student, assignment))
                         if known_failures.pop(key, None) is not None:
                             _save_failures(failures_path, known_failures)
-                        log.write(f"graded {key} in {result['seconds']:.1f} s\n")
+                        log.write(f"graded {key} in {result['seconds']:.1f} s (isolated regrade {result.get('regrade_seconds', 0):.1f} s)\n")
                         log.flush()
                         bar.update(False, key)
                         merges += 1

@@ -23,7 +23,7 @@ import json
 import shutil
 import sqlite3
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -41,10 +41,7 @@ class Incident:
     assignment: str
     kind: str       # "disagreement", "refused in the sandbox", "refused in the kernel", "gradebook tampered"
     detail: str
-    time: str = ""
-
-    def __post_init__(self):
-        self.time = self.time or time.strftime("%Y-%m-%d %H:%M:%S")
+    time: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 
     def __str__(self) -> str:
         return f"{self.student} / {self.assignment}: {self.kind}: {self.detail}"
@@ -86,17 +83,22 @@ def kernel_lockdown(private: Path, source_text: str) -> list[str]:
               "limits": {"RLIMIT_AS": KERNEL_MEMORY, "RLIMIT_CORE": 0}}
     path = private / ".kernel_policy.json"
     path.write_text(json.dumps(policy))
-    line = (f"import dlopt_reference.isolation.child as _lock; _lock.lock_down_kernel({str(path)!r}); "
-            "del _lock")
+    # child.py is loaded by its path: importing the package would import nbformat & co. (1.5 s per kernel)
+    from dlopt_reference.isolation.sandbox import CHILD
+
+    line = (f"import importlib.util as _u; _s = _u.spec_from_file_location('_dlopt_lock', {str(CHILD)!r}); "
+            f"_m = _u.module_from_spec(_s); _s.loader.exec_module(_m); _m.lock_down_kernel({str(path)!r}); "
+            "del _u, _s, _m")
     return ["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={line}"]
 
 
 def regrade_submission(source: Path, submitted: Path, course_root: Path, scratch: Path, timeout: float,
-                       deny: list[str]) -> dict:
+                       deny: list[str], zygote_dir: Path | None = None) -> dict:
     """The isolated regrade of one notebook as plain data: ``{"cells": {id: [points, max, message]}, ...}``."""
     from dlopt_reference.isolation import regrade_file
 
-    result = regrade_file(source, submitted, course_root, scratch, timeout=timeout, extra_deny=deny)
+    result = regrade_file(source, submitted, course_root, scratch, timeout=timeout, extra_deny=deny,
+                          zygote_dir=zygote_dir)
     return {"cells": {grade_id: [v.points, v.max_points, v.message] for grade_id, v in result.cells.items()},
             "refused": [list(item) for item in result.refused], "student_errors": result.student_errors,
             "seconds": result.seconds}

@@ -301,10 +301,10 @@ class Child:
     def __init__(self, reader, writer):
         self.reader, self.writer = reader, writer
         self.handles: dict[int, object] = {}
+        self.namespace: dict = {}
         self.known: dict[int, list] = {}
         self.keep: list = []
         self.roots: dict = {}
-        self.namespace = {"__name__": "__main__", "__builtins__": builtins}
 
     # framing
     def receive(self):
@@ -494,10 +494,28 @@ def _set_limits(limits: dict) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def main(config_path: str) -> None:
-    with open(config_path) as handle:
-        config = json.load(handle)
-    sys.path[:0] = config["sys_path"]
+def _prepare(sys_path: list[str], setup: list[str]) -> dict:
+    """Imports and the instructor's setup cells (trusted code, before any lock); return the namespace."""
+    sys.path[:0] = sys_path
+    import warnings
+
+    warnings.simplefilter("ignore")
+    import ctypes  # noqa: F401 (loaded before the audit hook forbids ctypes)
+
+    import numpy  # noqa: F401
+
+    builtins.get_ipython = lambda: _NoShell()
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    for number, source in enumerate(setup):  # the instructor's imports
+        try:
+            exec(compile(source, f"<setup {number}>", "exec"), namespace)
+        except Exception:  # noqa: BLE001 (the student's cells will fail the same way; nothing to hide)
+            pass
+    return namespace
+
+
+def _serve(config: dict, namespace: dict) -> None:
+    """Lock this process down and answer the parent on descriptors 0 (requests) and 1 (replies)."""
     os.chdir(config["scratch"])
     # the protocol's pipes move to private descriptors; 0, 1 and 2 point at /dev/null
     reader = io.open(os.dup(0), "rb", buffering=0)
@@ -507,24 +525,69 @@ def main(config_path: str) -> None:
         os.dup2(null, fd)
     sys.stdin = io.StringIO()
     sys.stdout = sys.stderr = io.TextIOWrapper(io.FileIO(null, "w", closefd=False))
-    import warnings
-
-    warnings.simplefilter("ignore")
-    import ctypes  # noqa: F401 (loaded before the audit hook forbids ctypes)
-
-    import numpy  # noqa: F401
-
-    builtins.get_ipython = lambda: _NoShell()
     child = Child(reader, writer)
-    for number, source in enumerate(config.get("setup", [])):  # the instructor's imports, trusted
-        try:
-            exec(compile(source, f"<setup {number}>", "exec"), child.namespace)
-        except Exception:  # noqa: BLE001 (the student's cells will fail the same way; nothing to hide)
-            pass
+    child.namespace = namespace
     _set_limits(config.get("limits", {}))
     install_audit_hook(config["policy"])
     child.serve()
 
 
+def main(config_path: str) -> None:
+    with open(config_path) as handle:
+        config = json.load(handle)
+    _serve(config, _prepare(config["sys_path"], config.get("setup", [])))
+
+
+def zygote(config_path: str) -> None:
+    """A fork server: imports and setup once, then one forked, locked-down child per request.
+
+    Descriptor 0 is a Unix socket to the grader. A request is a JSON object ``{"config": path}`` sent with
+    two descriptors (the child's request and reply pipes); the answer is ``{"pid": N}`` and a newline.
+    The zygote itself never runs a student's code and never locks itself (it must be able to fork); it
+    exits when the grader closes the socket.
+    """
+    import signal
+    import socket
+
+    with open(config_path) as handle:
+        config = json.load(handle)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    namespace = _prepare(config["sys_path"], config.get("setup", []))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    control = socket.socket(fileno=os.dup(0))
+    os.dup2(null, 0)
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 65536, 2)
+        except OSError:
+            return
+        if not message:
+            return
+        request = json.loads(message)
+        with open(request["config"]) as handle:
+            child_config = json.load(handle)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                control.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                os.setsid()
+                os.dup2(fds[0], 0)
+                os.dup2(fds[1], 1)
+                for fd in fds:
+                    os.close(fd)
+                _serve(child_config, namespace)
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--zygote":
+        zygote(sys.argv[2])
+    else:
+        main(sys.argv[1])

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from .sandbox import Sandbox, SandboxError, sandbox_paths
+from .sandbox import Sandbox, SandboxError, sandbox_paths, shared_zygote
 
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
@@ -138,7 +138,7 @@ def _diagnosis(error: BaseException) -> str:
 
 def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scratch: Path, *,
                      timeout: float = 120.0, limits: dict | None = None,
-                     extra_deny: list[str] = ()) -> RegradeResult:
+                     extra_deny: list[str] = (), zygote_dir: Path | None = None) -> RegradeResult:
     """Score ``submitted_notebook`` against the tests of ``source_notebook`` (see the module docstring)."""
     started = time.monotonic()
     spec = AssignmentTests.from_notebook(source_notebook)
@@ -164,7 +164,10 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
     plan += [("test", grade_id) for grade_id in spec.tests if grade_id not in placed]
 
     sys_path, policy = sandbox_paths(course_root, extra_deny)
-    with Sandbox(setup=spec.setup, policy=policy, sys_path=sys_path, scratch=scratch, limits=limits) as box:
+    # with a zygote_dir, students' processes are forked from a zygote that imported the setup once
+    zygote = shared_zygote(spec.setup, sys_path, zygote_dir) if zygote_dir is not None else None
+    with Sandbox(setup=spec.setup, policy=policy, sys_path=sys_path, scratch=scratch, limits=limits,
+                 zygote=zygote) as box:
         student_cells = []
         for kind, item in plan:
             if kind == "student":

@@ -173,6 +173,128 @@ class _Resolver:
                 pass
 
 
+def child_environment(work: Path) -> dict:
+    """The whole environment of a student's process (nothing inherited from the grader)."""
+    return {"PATH": "/usr/bin:/bin", "HOME": str(work), "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(Path(work) / "mpl"),
+            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": "0"}
+
+
+class _Process:
+    """A student's process: its pid, the pipe the grader writes to, the descriptor it reads from."""
+
+    def __init__(self, pid: int, writer, reader: int, popen: subprocess.Popen | None = None):
+        self.pid, self.writer, self.reader, self.popen = pid, writer, reader, popen
+
+    def alive(self) -> bool:
+        if self.popen is not None:
+            return self.popen.poll() is None
+        try:
+            os.kill(self.pid, 0)  # a zygote's child: reaped by the kernel when it exits (no zombie)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+
+    def exit_code(self) -> int | None:
+        if self.popen is None:
+            return None
+        with _suppress():
+            return self.popen.wait(timeout=10)
+        return None
+
+    def kill(self) -> None:
+        with _suppress():
+            os.killpg(self.pid, signal.SIGKILL)  # its own session: it and anything it started
+        if self.popen is not None:
+            with _suppress():
+                self.popen.kill()
+            with _suppress():
+                self.popen.wait(timeout=10)
+        with _suppress():
+            self.writer.close()
+        if self.popen is not None:
+            with _suppress():
+                self.popen.stdout.close()
+        else:
+            with _suppress():
+                os.close(self.reader)
+
+
+class Zygote:
+    """A fork server for students' processes (``child.py --zygote``): numpy, matplotlib and the setup
+    cells are imported once; each :meth:`spawn` forks a fresh child that locks itself down.
+
+    One zygote serves one setup (one assignment). It never runs a student's code itself.
+    """
+
+    def __init__(self, setup: list[str], sys_path: list[str], workdir: Path):
+        import socket
+
+        self.setup, self.sys_path = list(setup), list(sys_path)
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        config = Path(tempfile.mkstemp(prefix="zygote-", suffix=".json", dir=workdir)[1])
+        config.write_text(json.dumps({"sys_path": self.sys_path, "setup": self.setup}))
+        self.socket, theirs = socket.socketpair()
+        (workdir / "mpl").mkdir(exist_ok=True)
+        self.popen = subprocess.Popen([sys.executable, "-I", "-S", str(CHILD), "--zygote", str(config)],
+                                      stdin=theirs, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      cwd=str(workdir), env=child_environment(workdir), start_new_session=True)
+        theirs.close()
+        self.buffer = b""
+
+    def serves(self, setup: list[str], sys_path: list[str]) -> bool:
+        return list(setup) == self.setup and list(sys_path) == self.sys_path and self.popen.poll() is None
+
+    def spawn(self, config: Path, timeout: float) -> _Process:
+        import socket
+
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        try:
+            socket.send_fds(self.socket, [json.dumps({"config": str(config)}).encode()], [to_child_r, from_child_w])
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.socket], [], [], max(0.0, left))
+            chunk = self.socket.recv(4096) if ready else b""
+            if not chunk:
+                os.close(to_child_w)
+                os.close(from_child_r)
+                raise SandboxError("the zygote did not fork a student's process")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        pid = json.loads(line)["pid"]
+        return _Process(int(pid), os.fdopen(to_child_w, "wb", buffering=0), from_child_r)
+
+    def close(self) -> None:
+        with _suppress():
+            self.socket.close()
+        with _suppress():
+            self.popen.kill()
+        with _suppress():
+            self.popen.wait(timeout=10)
+
+
+_ZYGOTES: dict[tuple, Zygote] = {}
+
+
+def shared_zygote(setup: list[str], sys_path: list[str], workdir: Path) -> Zygote:
+    """This process's zygote for ``setup`` (started on first use; it exits when this process does)."""
+    key = (tuple(setup), tuple(sys_path))
+    zygote = _ZYGOTES.get(key)
+    if zygote is None or not zygote.serves(setup, sys_path):
+        if zygote is not None:
+            zygote.close()
+        zygote = _ZYGOTES[key] = Zygote(setup, sys_path, Path(workdir) / f"zygote-{len(_ZYGOTES)}")
+    return zygote
+
+
 class RemoteFunction:
     """A function of the student's process, callable from the grader (see the module docstring)."""
 
@@ -195,18 +317,20 @@ class Sandbox:
     """One student's process. ``with Sandbox(...) as box: box.run_cell(...); box.get([...])``."""
 
     def __init__(self, *, setup: list[str], policy: dict, sys_path: list[str], scratch: Path,
-                 limits: dict | None = None, start_timeout: float = 120.0):
+                 limits: dict | None = None, start_timeout: float = 120.0, zygote: "Zygote | None" = None):
         self.setup, self.policy, self.sys_path = list(setup), dict(policy), list(sys_path)
         self.scratch = Path(scratch)
         self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
         self.start_timeout = start_timeout
+        self.zygote = zygote
         self.refused: list[tuple[str, str]] = []
         self.deadline: float | None = None
-        self.process: subprocess.Popen | None = None
+        self.process: _Process | None = None
         self.starts = 0
 
     # -- the process ---------------------------------------------------------------------------------
     def start(self) -> None:
+        """Start the student's process: forked by the zygote when there is one, else a new interpreter."""
         self.close()
         self.starts += 1
         work = self.scratch / f"run-{self.starts}"
@@ -216,12 +340,13 @@ class Sandbox:
         config = work.parent / f"config-{self.starts}.json"
         config.write_text(json.dumps({"sys_path": self.sys_path, "scratch": str(work), "setup": self.setup,
                                       "policy": policy, "limits": self.limits}))
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(work / "mpl"),
-               "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0"}
-        self.process = subprocess.Popen([sys.executable, "-I", "-S", str(CHILD), str(config)],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        cwd=str(work), env=env, start_new_session=True)
+        if self.zygote is not None and self.zygote.serves(self.setup, self.sys_path):
+            self.process = self.zygote.spawn(config, timeout=self.start_timeout)
+        else:
+            popen = subprocess.Popen([sys.executable, "-I", "-S", str(CHILD), str(config)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     cwd=str(work), env=child_environment(work), start_new_session=True)
+            self.process = _Process(popen.pid, popen.stdin, popen.stdout.fileno(), popen)
         self.deadline, saved = time.monotonic() + self.start_timeout, self.deadline
         try:
             header, _ = self._receive()
@@ -232,17 +357,8 @@ class Sandbox:
 
     def close(self) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        with _suppress():
-            os.killpg(process.pid, signal.SIGKILL)
-        with _suppress():
+        if process is not None:
             process.kill()
-        with _suppress():
-            process.wait(timeout=10)
-        for stream in (process.stdin, process.stdout):
-            with _suppress():
-                stream.close()
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -252,7 +368,7 @@ class Sandbox:
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.process is not None and self.process.alive()
 
     # -- framing ------------------------------------------------------------------------------------
     def _send(self, message: dict) -> None:
@@ -262,14 +378,14 @@ class Sandbox:
         _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
         data = buffer.getvalue()
         try:
-            self.process.stdin.write(struct.pack(">I", len(data)) + data)
-            self.process.stdin.flush()
+            self.process.writer.write(struct.pack(">I", len(data)) + data)
+            self.process.writer.flush()
         except (BrokenPipeError, OSError):
             self._died()
 
     def _read(self, size: int) -> bytes:
         chunks, left = [], size
-        fd = self.process.stdout.fileno()
+        fd = self.process.reader
         while left:
             timeout = None if self.deadline is None else self.deadline - time.monotonic()
             if timeout is not None and timeout <= 0:
@@ -287,7 +403,7 @@ class Sandbox:
         return b"".join(chunks)
 
     def _died(self):
-        code = self.process.wait(timeout=10) if self.process is not None else None
+        code = self.process.exit_code() if self.process is not None else None
         self.close()
         reason = ""
         if code is not None and code < 0:
