@@ -16,6 +16,7 @@ def test_pre_executed_chapters_are_found_by_the_book_build(tmp_path, course_root
     shutil.copy(course_root / "_config.yml", tmp_path / "_config.yml")
     shutil.copytree(course_root / "book" / "_ext", tmp_path / "book" / "_ext")
     shutil.copytree(course_root / "book" / "_static", tmp_path / "book" / "_static")
+    shutil.copytree(course_root / "book" / "_root", tmp_path / "book" / "_root")  # html_extra_path
     header = textwrap.dedent("""\
         ---
         jupytext:
