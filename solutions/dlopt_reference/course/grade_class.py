@@ -39,7 +39,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -48,7 +47,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .integrity import (INCIDENTS_NAME, GradebookGuard, Incident, append_incidents, apply_regrade, kernel_lockdown,
-                        kernel_refusals, read_incidents, regrade_incidents, regrade_submission)
+                        kernel_refusals, read_incidents, regrade_incidents, regrade_submission, sqlite_snapshot)
 
 #: Benchmark only (``bench-grading``'s baseline): ``=1`` grades without the integrity layer of
 #: integrity.py (no locked kernel, no isolated regrade), i.e. as before issue 5. Never for a real class.
@@ -492,12 +491,7 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
         log.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S')} grade {' '.join(assignments)}: {len(tasks)} to grade, "
                   f"{len(report.skipped)} already graded, {workers} worker(s)\n")
         template = Path(workdir) / "template.db"
-        source, copy = sqlite3.connect(database), sqlite3.connect(template)
-        try:
-            source.backup(copy)  # a consistent snapshot, even if someone else has the gradebook open
-        finally:
-            source.close()
-            copy.close()
+        sqlite_snapshot(database, template)
         guard = GradebookGuard(database, Path(workdir) / "guard.db")
         incidents_path = autograded / INCIDENTS_NAME
         timeout = float(getattr(config.Execute, "timeout", 120) or 120) if "Execute" in config else 120.0

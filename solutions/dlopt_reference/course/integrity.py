@@ -163,6 +163,16 @@ def apply_regrade(notebook, regrade: dict, student: str, assignment: str) -> lis
     return incidents
 
 
+def sqlite_snapshot(database: Path, target: Path) -> None:
+    """A consistent copy of an SQLite database (SQLite's backup API: safe while others have it open)."""
+    source, copy = sqlite3.connect(database), sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
+
+
 class GradebookGuard:
     """Detects and undoes changes to the main SQLite gradebook made by anyone but the grader.
 
@@ -180,12 +190,7 @@ class GradebookGuard:
         return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
 
     def commit(self) -> None:
-        source, copy = sqlite3.connect(self.database), sqlite3.connect(self.backup)
-        try:
-            source.backup(copy)
-        finally:
-            source.close()
-            copy.close()
+        sqlite_snapshot(self.database, self.backup)
         self.digest = self._digest(self.database)
 
     def verify(self) -> bool:

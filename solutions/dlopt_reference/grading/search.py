@@ -234,6 +234,13 @@ _SORT_MISTAKES = [
 # random_search
 # --------------------------------------------------------------------------------------------
 
+def _evaluate(objective, samples: list[dict], call: str) -> list[dict]:
+    """The unsorted trials of a mutant: ``objective(params)`` per sample (``objective(**params)`` if
+    ``call == "kwargs"``, a catalogued mistake)."""
+    return [{"params": params, "score": float(objective(**params) if call == "kwargs" else objective(dict(params)))}
+            for params in samples]
+
+
 def _random_search_with(*, order="trial_major", finish="best_first", n_offset=0, space_order="insertion",
                         sample_once=False, call="dict"):
     def random_search(objective, space, n_trials, rng):
@@ -248,11 +255,7 @@ def _random_search_with(*, order="trial_major", finish="best_first", n_offset=0,
         else:
             columns = {name: [space[name](rng) for _ in range(count)] for name in names}
             samples = [{name: columns[name][i] for name in names} for i in range(count)]
-        trials = []
-        for params in samples:
-            score = objective(**params) if call == "kwargs" else objective(dict(params))
-            trials.append({"params": params, "score": float(score)})
-        return _finish(trials, finish)
+        return _finish(_evaluate(objective, samples, call), finish)
 
     return random_search
 
@@ -357,12 +360,7 @@ def _grid_search_with(*, combine="product", finish="best_first", call="dict", sk
                     point = list(base)
                     point[k] = value
                     combinations.append(tuple(point))
-        trials = []
-        for combination in combinations:
-            params = dict(zip(names, combination))
-            score = objective(**params) if call == "kwargs" else objective(dict(params))
-            trials.append({"params": params, "score": float(score)})
-        return _finish(trials, finish)
+        return _finish(_evaluate(objective, [dict(zip(names, c)) for c in combinations], call), finish)
 
     return grid_search
 

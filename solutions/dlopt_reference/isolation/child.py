@@ -48,7 +48,7 @@ MAX_MESSAGE = 512 * 1024 * 1024
 _DENIED_EVENTS = {
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
     "os.kill", "os.killpg", "os.startfile", "pty.spawn", "signal.pthread_kill", "socket.connect", "socket.bind",
-    "socket.sendto", "sqlite3.connect", "sqlite3.connect/handle", "sqlite3.enable_load_extension",
+    "socket.sendto", "sqlite3.enable_load_extension",
     "sqlite3.load_extension", "resource.setrlimit", "resource.prlimit", "urllib.Request", "webbrowser.open",
     "sys.remote_exec", "os.setuid", "os.setgid", "os.chroot",
 }
