@@ -1,14 +1,23 @@
 """Hostile submissions, graded through the real pipeline (``python -m dlopt_reference.course grade``).
 
-One class of ``01_sgd``: honest bystanders (``model``, ``wrong``) are graded first; then every
-attacker, each one submission of one attack class added to a blank or a wrong answer (its *base*,
-graded too, as its own student). After the attackers are graded:
+One class of ``01_sgd``, graded by ``grade`` run as an unprivileged account (``tests/unprivileged.py``):
+honest bystanders (``model``, ``wrong``) are graded first; then every attacker, each one submission of
+one attack added to a blank or a wrong answer (its *base*, graded too, as its own student), and the
+submission folders that attack the grader with their files (links, hard links, code beside the
+notebook). After the attackers are graded and their feedback generated:
 
-- no attack scores more than its base (the three attacks of the issue score exactly their base);
+- no attack scores more than its base, and every attacker whose notebook could be read has a score
+  (breaking the process that runs it never leaves a submission ungraded);
 - the bystanders' gradebook rows and every file of theirs are byte-for-byte unchanged, and so are the
-  course's sources and the reference package;
-- each attack that the sandbox or the locked kernel refused, or that made the two verdicts disagree,
-  is recorded as an incident naming the student.
+  course's sources, its configuration and the reference package;
+- no autograded notebook or feedback page of an attacker holds a line of the reference package;
+- nothing an attacker printed reaches the grader's terminal, and no descriptor of the grader reached it;
+- time is bounded: a submission that loops forever or sleeps in every cell costs at most 1.5 times the
+  per-cell limit (plus the start of its process);
+- each attack is recorded as an incident naming the student; honest students have none.
+
+The kernel's part of the boundary (what holds when the audit hook that names incidents is walked
+around) is attacked directly, without the hook, in ``tests/grading/test_confine.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -27,10 +37,12 @@ import pytest
 from dlopt_reference.course.integrity import INCIDENTS_NAME, read_incidents
 from dlopt_reference.course.nbgrader_course import NbgraderCourse
 from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from unprivileged import hand_over, run_as_grader, world_folder
 
 ASSIGNMENT = "01_sgd"
-CELL_TIMEOUT = 15  # seconds per cell, in nbgrader and in the regrade (an endless loop costs this much)
+CELL_TIMEOUT = 10  # seconds per cell (c.Execute.timeout); the budget of a submission is 1.5 times that
 WRONG = replace_in_solution("sgd_impl", 'w - config["learning_rate"] * dw', 'w + config["learning_rate"] * dw')
+FAKE = "FAKE-SUMMARY graded 99, failed 0"
 
 GRADEBOOK_ATTACK = """
 import glob, os, sqlite3
@@ -67,6 +79,84 @@ try:
     open(os.path.join(root, "nbgrader_config.py"), "a").write("\\nc.ClearSolutions.code_stub = {}\\n")
 except Exception:
     pass
+"""
+
+DIR_FD_READ = """
+import os
+root = os.open("/", os.O_RDONLY)
+source = os.read(os.open({optim!r}.lstrip("/"), os.O_RDONLY, dir_fd=root), 1 << 20).decode()
+exec(compile(source.replace("from ._validation", "from dlopt_reference._validation"), "optim", "exec"))
+"""
+
+DIR_FD_WRITE = """
+import os
+root = os.open("/", os.O_RDONLY)
+for path in ({source_notebook!r}, {model_notebook!r}, {main_root!r} + "/nbgrader_config.py"):
+    try:
+        fd = os.open(path.lstrip("/"), os.O_WRONLY | os.O_TRUNC, dir_fd=root)
+        os.write(fd, b"{}")
+    except Exception:
+        pass
+for a, b in (({model_notebook!r}, "stolen.ipynb"), ({main_db!r}, "gradebook.db")):
+    folder = os.open(os.path.dirname(a).lstrip("/"), os.O_RDONLY, dir_fd=root)
+    for move in (os.rename, os.link):
+        try:
+            move(os.path.basename(a), b, src_dir_fd=folder, dst_dir_fd=os.open(".", os.O_RDONLY))
+        except Exception:
+            pass
+"""
+
+PROC_AND_LINKS = """
+import os
+found = []
+for link in ("/proc/self/cwd", f"/proc/{os.getppid()}/cwd", "/proc/self/exe", f"/proc/{os.getppid()}/cmdline"):
+    try:
+        found.append(os.readlink(link))
+    except Exception:
+        pass
+for folder in found + [{main_root!r}]:
+    for name in ("gradebook.db", "exercises/01_sgd/01_sgd.ipynb", "nbgrader_config.py"):
+        try:
+            open(os.path.join(folder, name), "rb").read()
+            os.remove(os.path.join(folder, name))
+        except Exception:
+            pass
+try:
+    open(f"/proc/{os.getppid()}/mem", "rb")
+except Exception:
+    pass
+"""
+
+SECRETS_TO_FEEDBACK = """
+import inspect, sys
+for attempt in (lambda: __import__("dlopt_reference.optim").optim,
+                lambda: sys.modules.get("dlopt_reference.optim")):
+    try:
+        print(inspect.getsource(attempt()))
+    except Exception:
+        pass
+for path in ({optim!r}, {source_notebook!r}, {main_db!r}):
+    try:
+        print(open(path).read())
+    except Exception:
+        pass
+"""
+
+DESCRIPTORS = """
+import os, sys
+for fd in range(1024):
+    try:
+        os.fstat(fd)
+    except OSError:
+        continue
+    for action in (lambda: os.write(fd, b"\\n{fake}\\n"), lambda: os.ftruncate(fd, 0)):
+        try:
+            action()
+        except OSError:
+            pass
+print("{fake}", file=sys.__stdout__)
+print("{fake}", file=sys.__stderr__)
+open("/dev/tty", "w").write("{fake}")
 """
 
 # name -> (base, code added as a new cell right after the sgd_impl cell, or a replacement of the stub)
@@ -139,7 +229,7 @@ ATTACKS = {
     "gradebook": ("blank", GRADEBOOK_ATTACK),
     "other_files": ("blank", FILES_ATTACK),
     "ctypes_libc": ("blank", "import ctypes\nlibc = ctypes.CDLL(None)\n"
-                             "libc.system(b'sqlite3 {main_db} \"UPDATE grade SET manual_score = 100\"')"),
+                             "libc.unlink({main_db!r}.encode())\nlibc.system(b'rm -rf {main_root}/exercises')"),
     # 9. exhausting time, memory, output or processes; killing the kernel or the grader
     "endless_loop": ("blank", "def sgd(w, dw, config=None):\n    while True:\n        pass"),
     "memory": ("blank", "import numpy as np\ndef sgd(w, dw, config=None):\n"
@@ -148,11 +238,40 @@ ATTACKS = {
     "processes": ("blank", "import os, subprocess\n"
                            "try:\n    subprocess.Popen(['sleep', '600'])\nexcept Exception:\n    pass\n"
                            "try:\n    os.fork()\nexcept Exception:\n    pass"),
-    "kill_the_grader": ("blank", "import os, signal\nfor pid in (os.getppid(), os.getpgid(0)):\n"
+    "kill_the_grader": ("blank", "import os, signal\nfor pid in (os.getppid(), -os.getpgid(0), -1):\n"
                                  "    try:\n        os.kill(pid, signal.SIGKILL)\n    except Exception:\n        pass"),
     "kernel_exit": ("blank", "import os\nos._exit(0)"),
+    "endless_cell": ("blank", "while True:\n    pass"),
+    "sleepy_cells": ("blank", None),  # every cell sleeps just under the limit (see _sleepy)
+    "big_file": ("blank", "with open('big', 'wb') as handle:\n    handle.write(b'x' * (200 * 1024 ** 2))"),
+    "chmod": ("blank", "import os\nfor path in ({main_db!r}, {source_notebook!r}, {model_notebook!r}):\n"
+                       "    for mode in (0, 0o777):\n        try:\n            os.chmod(path, mode)\n"
+                       "        except Exception:\n            pass"),
+    "socket": ("blank", "import socket\nsocket.create_connection(('127.0.0.1', 5432), timeout=1)"),
+    # 10. the boundary of the kernel: descriptors, paths relative to another folder, /proc, links
+    "dir_fd_read": ("wrong", DIR_FD_READ),
+    "dir_fd_write": ("blank", DIR_FD_WRITE),
+    "proc_and_links": ("blank", PROC_AND_LINKS),
+    "descriptors": ("blank", DESCRIPTORS),
+    "secrets_to_feedback": ("blank", SECRETS_TO_FEEDBACK),
 }
-ISSUE_ATTACKS = ("input_transformer", "numpy_allclose", "gradebook")
+
+# name -> (base, what the folder holds besides or instead of a plain notebook; see _place_folder_attack)
+FOLDER_ATTACKS = {
+    "code_beside": "wrong",          # numpy.py, ipykernel_launcher.py, sitecustomize.py next to the notebook
+    "symlinked_notebook": "blank",   # the notebook is a link to the instructor's source notebook
+    "symlinked_folder": "blank",     # the assignment folder is a link to the model student's
+    "hard_linked_notebook": "blank",  # the notebook is a second name of the model student's notebook
+    "device_notebook": "blank",      # the notebook is /dev/zero
+}
+BESIDE = """
+import os, shutil
+for target in ("autograded/model", "submitted/model", "exercises"):
+    shutil.rmtree(os.path.join({main_root!r}, target), ignore_errors=True)
+"""
+ISSUE_ATTACKS = ("input_transformer", "numpy_allclose", "gradebook", "dir_fd_read", "dir_fd_write")
+#: attacks whose base is scored exactly (the attack changes nothing the checks see)
+EXACT = ISSUE_ATTACKS + ("proc_and_links", "descriptors", "secrets_to_feedback", "chmod", "socket", "code_beside")
 
 
 def _fill(code: str, values: dict[str, str]) -> str:
@@ -231,18 +350,61 @@ def _scores(database: Path) -> dict[str, float]:
     return {student: float(score) for student, score in rows}
 
 
+def _sleepy(notebook):
+    """``notebook`` with four cells that each sleep just under the per-cell limit."""
+    for _ in range(4):
+        notebook = _with_cell(notebook, f"import time\ntime.sleep({0.9 * CELL_TIMEOUT})")
+    return notebook
+
+
+def _place_folder_attack(course: NbgraderCourse, name: str, notebook, values: dict[str, str]) -> None:
+    """A submission folder whose files attack the grader (see ``FOLDER_ATTACKS``)."""
+    folder = course.root / "submitted" / f"attack_{name}" / ASSIGNMENT
+    if name == "symlinked_folder":
+        folder.parent.mkdir(parents=True)
+        folder.symlink_to(course.root / "submitted" / "model" / ASSIGNMENT, target_is_directory=True)
+        return
+    folder.mkdir(parents=True)
+    target = folder / f"{ASSIGNMENT}.ipynb"
+    if name == "code_beside":
+        nbformat.write(notebook, target)
+        for module in ("numpy.py", "ipykernel_launcher.py", "sitecustomize.py", "dlopt.py"):
+            (folder / module).write_text(_fill(BESIDE, values))
+    elif name == "symlinked_notebook":
+        target.symlink_to(course.root / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    elif name == "hard_linked_notebook":
+        os.link(course.root / "submitted" / "model" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", target)
+    elif name == "device_notebook":
+        target.symlink_to("/dev/zero")
+    else:
+        raise ValueError(name)
+
+
 def _grade(root: Path, *students: str) -> subprocess.CompletedProcess:
-    bin_dir = str(Path(sys.executable).parent)
-    env = dict(os.environ, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]))
     selection = [arg for student in students for arg in ("--student", student)]
-    return subprocess.run([sys.executable, "-m", "dlopt_reference.course", "grade", ASSIGNMENT, "--root", str(root),
-                           "--workers", "2", "--no-progress", *selection],
-                          capture_output=True, text=True, timeout=3600, env=env)
+    return run_as_grader([sys.executable, "-m", "dlopt_reference.course", "grade", ASSIGNMENT, "--root", str(root),
+                          "--workers", "2", "--no-progress", *selection], timeout=3600)
+
+
+def _secret_lines(reference: Path, release_text: str) -> list[str]:
+    """Distinctive lines of the reference package (none of them in the student's release)."""
+    lines = set()
+    for path in sorted(reference.glob("*.py")):
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if len(line) >= 50 and line not in release_text:
+                lines.add(line)
+    return sorted(lines)
+
+
+def _seconds(log: str) -> dict[str, float]:
+    """How long ``grade`` spent on each submission, from its log."""
+    return {match[1]: float(match[2]) for match in re.finditer(r"graded (\S+)/01_sgd in ([0-9.]+) s", log)}
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, course_root):
-    course = NbgraderCourse.copy_of(course_root, tmp_path_factory.mktemp("hostile") / "course", [ASSIGNMENT])
+def graded(course_root):
+    course = NbgraderCourse.copy_of(course_root, world_folder("dlopt-hostile-") / "course", [ASSIGNMENT])
     with open(course.root / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.Execute.timeout = {CELL_TIMEOUT}\n")
     course.generate(ASSIGNMENT)
@@ -250,6 +412,7 @@ def graded(tmp_path_factory, course_root):
     bases = {"blank": release, "wrong": model_answer(source, release, edit=WRONG)}
     course.submit("model", ASSIGNMENT, model_answer(source, release))
     course.submit("wrong", ASSIGNMENT, bases["wrong"])
+    hand_over(course.root)
     bystanders = _grade(course.root, "model", "wrong")
     assert bystanders.returncode == 0, bystanders.stdout + bystanders.stderr
 
@@ -257,11 +420,22 @@ def graded(tmp_path_factory, course_root):
     import dlopt_reference.optim
 
     reference = Path(dlopt_reference.optim.__file__).resolve().parent
-    values = {"main_db": str(database), "main_root": str(course.root), "optim": str(reference / "optim.py")}
+    values = {"main_db": str(database), "main_root": str(course.root), "optim": str(reference / "optim.py"),
+              "source_notebook": str(course.root / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+              "model_notebook": str(course.root / "submitted" / "model" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+              "fake": FAKE}
     course.submit("blank", ASSIGNMENT, release)
     for name, (base, code) in ATTACKS.items():
-        notebook = _edit_tests(bases[base]) if code is None else _with_cell(bases[base], _fill(code, values))
+        if name == "edited_test_cells":
+            notebook = _edit_tests(bases[base])
+        elif name == "sleepy_cells":
+            notebook = _sleepy(bases[base])
+        else:
+            notebook = _with_cell(bases[base], _fill(code, values))
         course.submit(f"attack_{name}", ASSIGNMENT, notebook)
+    for name, base in FOLDER_ATTACKS.items():
+        _place_folder_attack(course, name, bases[base], values)
+    hand_over(course.root)
 
     before = {
         "rows": _rows(database, ["model", "wrong"]),
@@ -270,7 +444,7 @@ def graded(tmp_path_factory, course_root):
         "config": _sha(course.root / "nbgrader_config.py"),
         "reference": _tree(reference),
     }
-    attackers = ["blank", *(f"attack_{name}" for name in ATTACKS)]
+    attackers = ["blank", *(f"attack_{name}" for name in [*ATTACKS, *FOLDER_ATTACKS])]
     run = _grade(course.root, *attackers)
     after = {
         "rows": _rows(database, ["model", "wrong"]),
@@ -278,26 +452,51 @@ def graded(tmp_path_factory, course_root):
         "config": _sha(course.root / "nbgrader_config.py"),
         "reference": _tree(reference),
     }
+    feedback = run_as_grader([str(Path(sys.executable).with_name("nbgrader")), "generate_feedback", ASSIGNMENT,
+                              "--force"], cwd=course.root, timeout=1800)
+    release_text = (course.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
     return {"course": course, "run": run, "before": before, "after": after, "scores": _scores(database),
-            "incidents": read_incidents(course.root / "autograded" / INCIDENTS_NAME)}
+            "incidents": read_incidents(course.root / "autograded" / INCIDENTS_NAME), "feedback": feedback,
+            "secrets": _secret_lines(reference, release_text),
+            "seconds": _seconds((course.root / "autograded" / "grade_class.log").read_text())}
 
 
 def test_the_grader_survives_every_attack(graded):
     run = graded["run"]
-    assert "Traceback" not in run.stderr[-3000:], run.stdout[-3000:] + run.stderr[-3000:]
-    assert "graded " in run.stdout, run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.returncode == 1  # the refused folders are reported as not graded
+    graded_count = 1 + len(ATTACKS) + 1  # blank, every notebook attack, and the notebook beside code
+    assert f"graded {graded_count}, " in run.stdout, run.stdout + run.stderr
+
+
+def test_nothing_of_an_attacker_reaches_the_graders_terminal(graded):
+    run = graded["run"]
+    assert FAKE not in run.stdout + run.stderr
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))
-def test_no_attack_scores_more_than_its_base(graded, name):
+def test_no_attack_scores_more_than_its_base_and_each_is_scored(graded, name):
     scores = graded["scores"]
     base = ATTACKS[name][0]
     assert scores["model"] > scores["wrong"] > scores.get("blank", 0.0) == 0.0
-    attack = scores.get(f"attack_{name}", 0.0)  # not graded at all (its kernel died) counts as nothing
+    assert f"attack_{name}" in scores, f"attack {name!r} was not graded:\n{graded['run'].stdout[-3000:]}"
+    attack = scores[f"attack_{name}"]
     assert attack <= scores[base], (f"attack {name!r} scored {attack}, its base {base!r} {scores[base]}\n"
                                     + graded["run"].stdout[-2000:])
-    if name in ISSUE_ATTACKS:
+    if name in EXACT:
         assert attack == scores[base]
+
+
+@pytest.mark.parametrize("name", list(FOLDER_ATTACKS))
+def test_submission_folders_that_attack_are_refused_or_scored_as_their_base(graded, name):
+    scores, run = graded["scores"], graded["run"]
+    student = f"attack_{name}"
+    if name == "code_beside":  # the notebook is graded, the code beside it never runs
+        assert scores[student] == scores[FOLDER_ATTACKS[name]]
+        return
+    assert student not in scores
+    line = next(line for line in run.stdout.splitlines() if line.strip().startswith(f"{student} / {ASSIGNMENT}:"))
+    assert "refused" in line or "no 01_sgd.ipynb" in line, line
 
 
 def test_bystanders_rows_and_files_are_byte_for_byte_unchanged(graded):
@@ -309,9 +508,46 @@ def test_bystanders_rows_and_files_are_byte_for_byte_unchanged(graded):
     assert after["reference"] == before["reference"]
 
 
-@pytest.mark.parametrize("name", ["input_transformer", "numpy_allclose", "gradebook", "call_the_reference",
+def test_no_secret_in_any_autograded_notebook_or_feedback_of_an_attacker(graded):
+    import html
+
+    assert graded["feedback"].returncode == 0, graded["feedback"].stdout + graded["feedback"].stderr
+    secrets = graded["secrets"]
+    assert len(secrets) > 50  # the check has something to find
+    root = graded["course"].root
+    pages = [path for folder in ("autograded", "feedback") for path in (root / folder).glob("attack_*/**/*")
+             if path.is_file()]
+    assert any(path.suffix == ".html" for path in pages) and any(path.suffix == ".ipynb" for path in pages)
+    for path in pages:
+        text = path.read_text(errors="replace")
+        text = html.unescape(text) if path.suffix == ".html" else text
+        # a line the student wrote in their own notebook is theirs (a right answer can match the reference)
+        student = path.relative_to(root).parts[1]
+        own = (root / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+        own = own + json.dumps(json.loads(own))
+        found = [line for line in secrets if (line in text or json.dumps(line)[1:-1] in text)
+                 and json.dumps(line)[1:-1] not in own]
+        assert not found, f"{path.relative_to(root)} holds reference lines: {found[:3]}"
+
+
+@pytest.mark.parametrize("name", ["endless_loop", "endless_cell", "sleepy_cells"])
+def test_time_is_bounded_by_the_budget(graded, name):
+    seconds = graded["seconds"][f"attack_{name}"]
+    assert seconds <= 1.5 * CELL_TIMEOUT + 10, f"{name} took {seconds} s (limit {CELL_TIMEOUT} s per cell)"
+
+
+def test_output_is_capped(graded):
+    notebook = graded["course"].root / "autograded" / "attack_output_flood" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert notebook.stat().st_size < 1_000_000
+    assert "more characters of output not kept" in notebook.read_text()
+
+
+# Attacks on the student's own process only (IPython's transformers, numpy's functions, builtins) change
+# nothing the grader uses and touch nothing outside: nothing is refused, so they leave no incident.
+@pytest.mark.parametrize("name", ["gradebook", "call_the_reference",
                                   "reference_source_from_disk", "processes", "kill_the_grader", "ctypes_libc",
-                                  "other_files", "grading_module"])
+                                  "other_files", "grading_module", "dir_fd_read", "dir_fd_write", "proc_and_links",
+                                  "secrets_to_feedback", "chmod", "socket", "descriptors", *FOLDER_ATTACKS])
 def test_attacks_are_recorded_as_incidents(graded, name):
     mine = [incident for incident in graded["incidents"] if incident.student == f"attack_{name}"]
     assert mine, f"no incident recorded for {name}; all incidents:\n" + "\n".join(map(str, graded["incidents"]))

@@ -5,7 +5,9 @@ see ``solutions/dlopt_reference/course/jupyterhub/instructor/nbgrader_config.py`
 throw-away PostgreSQL server from Debian's ``postgresql`` package (``bash .ci/run`` installs it),
 runs a real ``generate_assignment`` + ``autograde`` of 01_sgd (the model answer and a wrong answer)
 into it, and checks that the scores read back through ``nbgrader.api.Gradebook(db_url)`` equal those
-of the same run on the default SQLite gradebook.
+of the same run on the default SQLite gradebook. The course's own ``grade`` then grades the same class
+into a second PostgreSQL database, run as an unprivileged account (``tests/unprivileged.py``), and must
+write the same scores.
 
 PostgreSQL refuses to run as root: as root (CI) the server runs as the ``postgres`` OS user (via
 ``runuser``), in a folder it owns; otherwise it runs as the current user. If PostgreSQL is missing,
@@ -27,6 +29,7 @@ import pytest
 
 from dlopt_reference.course.nbgrader_course import NbgraderCourse
 from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from unprivileged import hand_over, run_as_grader, world_folder
 
 ASSIGNMENT = "01_sgd"
 SIGN_FLIP = replace_in_solution("sgd_impl", 'w - config["learning_rate"] * dw', 'w + config["learning_rate"] * dw')
@@ -83,11 +86,17 @@ class PostgresServer:
         with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
                              connect_timeout=30, autocommit=True) as connection:
             connection.execute(f"CREATE DATABASE {DATABASE}")
+            connection.execute(f"CREATE DATABASE {DATABASE}_grade")
         return self
 
     @property
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
+
+    @property
+    def url_for_grade(self) -> str:
+        """A second database, for the class graded by the course's ``grade``."""
+        return f"{self.url}_grade"
 
     def stop(self) -> None:
         try:
@@ -136,6 +145,26 @@ def both_gradebooks(postgres, tmp_path_factory, course_root):
     on_postgres = NbgraderCourse.copy_of(course_root, tmp_path_factory.mktemp("postgres_course"), [ASSIGNMENT])
     grade(on_postgres, f"--CourseDirectory.db_url={postgres.url}")
     return on_sqlite, on_postgres, postgres
+
+
+def test_grade_writes_the_same_scores_into_postgres_as_an_ordinary_user(both_gradebooks):
+    import sys
+
+    on_sqlite, _, postgres = both_gradebooks
+    course = NbgraderCourse.copy_of(on_sqlite.root.parent / on_sqlite.root.name, world_folder("dlopt-pg-") / "c",
+                                    [ASSIGNMENT])
+    with open(course.root / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.CourseDirectory.db_url = {postgres.url_for_grade!r}\n")
+    course.run("generate_assignment", ASSIGNMENT, "--force")
+    source, release = course.source(ASSIGNMENT), course.release(ASSIGNMENT)
+    course.submit("model", ASSIGNMENT, model_answer(source, release))
+    course.submit("sign_flipped", ASSIGNMENT, model_answer(source, release, edit=SIGN_FLIP))
+    hand_over(course.root)
+    run = run_as_grader([sys.executable, "-m", "dlopt_reference.course", "grade", ASSIGNMENT, "--root",
+                         str(course.root), "--workers", "2", "--no-progress"], timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert read_scores(postgres.url_for_grade) == read_scores(f"sqlite:///{on_sqlite.root / 'gradebook.db'}")
+    assert not (course.root / "gradebook.db").exists()
 
 
 def test_postgres_gradebook_holds_the_same_scores_as_sqlite(both_gradebooks):

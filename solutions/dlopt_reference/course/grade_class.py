@@ -1,29 +1,31 @@
-"""Grade a whole class in parallel, resumably, with exactly the scores of a sequential ``nbgrader autograde``.
+"""Grade a whole class: every submission run once, behind the kernel's boundary, scored by nbgrader.
 
-Stock ``nbgrader autograde`` grades one submission after the other (nbgrader issue #174), and its SQLite
-gradebook is not safe for concurrent writers. Here:
+For each (student, assignment) submission, ``grade``
 
-1. each (student, assignment) submission is graded by **stock nbgrader** (its ``AutogradeApp``, with the
-   course's configuration) in a worker process of a ``ProcessPoolExecutor``, inside a private course
-   folder whose ``gradebook.db`` is a copy of the main one (it holds the assignment's source cells and
-   hidden tests, which nbgrader writes back into the submission before executing it);
-2. the parent merges each result **as it completes, one at a time**, into the main gradebook by running
-   nbgrader's own gradebook steps on the autograded notebook (``update_or_create_student``,
-   ``update_or_create_submission`` with the submission's timestamp, then the ``SaveAutoGrades`` and
-   ``AssignLatePenalties`` preprocessors, which compute each cell's score from the executed notebook
-   exactly as stock autograde does), then moves the autograded folder into ``autograded/<s>/<a>/``.
-   A submission counts as graded only when its grades are in the gradebook *and* its autograded
-   notebook is in place (the old one is removed before merging), so a crash at any moment loses
-   nothing already merged and leaves nothing half-done that a rerun would skip;
-3. a rerun skips graded submissions (unless ``--force``, or the submission's ``timestamp.txt`` is newer
-   than the autograded one, as stock nbgrader does) and broken submissions unchanged since they failed;
-4. a broken submission (invalid JSON, no ``<assignment>.ipynb``, a notebook of another assignment, a
-   kernel that dies, ...) is reported with its reason at the end, in ``autograded/grade_class.log`` and in
-   ``autograded/.grade_class_failures.json``; it never stops the class and never touches the gradebook.
+1. **reads** the submission's notebooks as hostile input (:mod:`.intake`: no links, no devices, no
+   second hard links, a size limit; nothing else of the folder is used);
+2. **sanitizes** each notebook with nbgrader's own steps (``ClearOutput``, ``DeduplicateIds``,
+   ``OverwriteKernelspec``, ``OverwriteCells`` -- test and read-only cells back from the gradebook --
+   ``CheckCellMetadata``), in this process;
+3. **runs** it once, in a worker process (:func:`_grade_one`): the student's cells in a sandboxed
+   process confined by the kernel, the test cells here, from the instructor's source notebook
+   (:mod:`dlopt_reference.isolation`), within a time limit per cell and a budget per submission;
+4. **merges** the result, one submission at a time: each cell gets the outputs of that one run (the
+   student's own printed text and errors; for a test cell, the check's diagnosis), then nbgrader's
+   ``SaveAutoGrades`` and ``AssignLatePenalties`` score it into the gradebook exactly as ``nbgrader
+   autograde`` scores an executed notebook, and the notebook is placed in ``autograded/<s>/<a>/``,
+   where ``nbgrader generate_feedback`` finds it.
+
+A submission counts as graded only when its grades are in the gradebook *and* its autograded notebook is
+in place (the old one is removed before merging), so a crash at any moment loses nothing already merged
+and leaves nothing half-done that a rerun would skip. A rerun skips graded submissions (unless
+``--force``, or the submission's ``timestamp.txt`` is newer than the autograded one, as stock nbgrader
+does) and unreadable submissions unchanged since they failed; these are reported with their reason at the
+end, in ``autograded/grade_class.log`` and in ``autograded/.grade_class_failures.json``. Any gradebook
+nbgrader supports works (SQLite, PostgreSQL): only this process writes to it.
 
 ``export`` writes one CSV row per student: the score of each assignment, the total, and per assignment
-the diagnosis of each failed check (the first lines of the error of each failed test cell), read from
-the autograded notebooks. Feedback stays stock: ``nbgrader generate_feedback ASSIGNMENT``.
+the diagnosis of each failed check, read from the autograded notebooks.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -46,12 +49,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .integrity import (INCIDENTS_NAME, GradebookGuard, Incident, append_incidents, apply_regrade, kernel_lockdown,
-                        kernel_refusals, read_incidents, regrade_incidents, regrade_submission, sqlite_snapshot)
-
-#: Benchmark only (``bench-grading``'s baseline): ``=1`` grades without the integrity layer of
-#: integrity.py (no locked kernel, no isolated regrade), i.e. as before issue 5. Never for a real class.
-BASELINE_ENV = "DLOPT_GRADE_BASELINE_WITHOUT_ISOLATION"
+from .integrity import (INCIDENTS_NAME, GradebookGuard, Incident, append_incidents, check_isolation,
+                        read_incidents, sqlite_snapshot)
+from .intake import RefusedFile, read_submission
 
 #: Test hook: the parent raises :class:`SimulatedCrash` right after this many merges (resumability tests).
 CRASH_AFTER_ENV = "DLOPT_GRADE_CRASH_AFTER"
@@ -66,7 +66,7 @@ class SimulatedCrash(RuntimeError):
 
 
 class GradingSetupError(RuntimeError):
-    """The course cannot be graded (no gradebook, assignment not generated, non-SQLite database...)."""
+    """The course cannot be graded (no gradebook, assignment not generated, no sandbox on this machine...)."""
 
 
 @dataclass
@@ -128,82 +128,94 @@ def load_course(root: Path, extra: Iterable[str] = ()):
             sys.path[:] = saved_path
 
 
-def _sqlite_path(db_url: str) -> Path:
+def _sqlite_path(db_url: str) -> Path | None:
     prefix = "sqlite:///"
-    if not db_url.startswith(prefix):
-        raise GradingSetupError(f"parallel grading needs an SQLite gradebook; db_url is {db_url!r}")
-    return Path(db_url[len(prefix):])
+    return Path(db_url[len(prefix):]) if db_url.startswith(prefix) else None
 
 
 # --------------------------------------------------------------------------------------------------
-# the worker: stock nbgrader autograde of one submission in a private course folder
+# step 1 and 2 (this process): read the submission, sanitize its notebooks with nbgrader's steps
 
 def _fingerprint(folder: Path) -> str:
+    """A digest of a submission folder's regular files (links and others by name only, never followed)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return ""
+    for entry in entries:
+        digest.update(entry.name.encode(errors="replace") + b"\0")
+        with contextlib.suppress(OSError):
+            info = entry.stat(follow_symlinks=False)
+            digest.update(f"{info.st_mode}:{info.st_size}:{info.st_mtime_ns}".encode())
     return digest.hexdigest()
 
 
-def _precheck(folder: Path, notebooks: list[str], grade_ids: list[str], assignment: str) -> str | None:
-    """Why a submission cannot be graded, found without running it (``None``: looks gradable)."""
-    import nbformat
+def _prepare(config, coursedir, student: str, assignment: str, notebooks: list[str],
+             grade_ids: list[str]) -> tuple[dict | None, str | None, list[str]]:
+    """``(task data, None, notes)`` for a gradable submission, or ``(None, reason, notes)``.
 
-    present = sorted(p.name for p in folder.glob("*.ipynb"))
-    expected = [f"{name}.ipynb" for name in notebooks]
-    if not any(name in present for name in expected):
-        found = ", ".join(present) if present else "no notebook"
-        return f"no {' or '.join(expected)} in the submission (found: {found})"
-    ids: set[str] = set()
-    for name in expected:
-        path = folder / name
-        if not path.exists():
-            continue
+    The task data holds each sanitized notebook as JSON text, the submission's timestamp and the files
+    that were refused or ignored (``notes``).
+    """
+    import nbformat
+    from nbgrader.preprocessors import CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells, \
+        OverwriteKernelspec
+
+    root = Path(coursedir.root)
+    found = read_submission(root / coursedir.submitted_directory, student, assignment, notebooks)
+    notes = [f"refused: {text}" for text in found.refused]
+    notes += [f"ignored, never run: {name}" for name in found.code_beside]
+    if not found.notebooks:
+        refused = [text for text in found.refused if ".ipynb" in text]
+        if refused:
+            return None, refused[0], notes
+        present = sorted(text.rsplit(" (", 1)[0] for text in found.ignored if ".ipynb" in text)
+        expected = " or ".join(f"{name}.ipynb" for name in notebooks)
+        return None, f"no {expected} in the submission (found: {', '.join(present) or 'no notebook'})", notes
+    sanitized = {}
+    for name, data in found.notebooks.items():
         try:
-            notebook = nbformat.read(path, as_version=4)
+            notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
         except Exception as error:  # noqa: BLE001 (any unreadable notebook is a broken submission)
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            return f"{name} is not a valid notebook ({type(error).__name__}: {first[:200]})"
-        ids |= {cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in notebook.cells}
-    if grade_ids and not ids & set(grade_ids):
-        return f"not a notebook of {assignment}: none of its graded cells is in the submission"
-    return None
+            return None, f"{name}.ipynb is not a valid notebook ({type(error).__name__}: {first[:200]})", notes
+        ids = {cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in notebook.cells
+               if isinstance(cell.get("metadata", {}).get("nbgrader", {}), dict)}
+        if grade_ids and not ids & set(grade_ids):
+            return None, f"not a notebook of {assignment}: none of its graded cells is in the submission", notes
+        resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student,
+                                  "db_url": coursedir.db_url}}
+        try:
+            for step in (ClearOutput(config=config), DeduplicateIds(config=config),
+                         OverwriteKernelspec(config=config), OverwriteCells(config=config)):
+                notebook, resources = step.preprocess(notebook, resources)
+            # cells the gradebook does not know lose their grade_id above: they are plain cells, and the
+            # test cells a student deleted are put back (run and scored as if never deleted)
+            for cell in notebook.cells:
+                if "grade_id" not in cell.get("metadata", {}).get("nbgrader", {"grade_id": None}):
+                    del cell["metadata"]["nbgrader"]
+            for step in (OverwriteCells(config=config, add_missing_cells=True), CheckCellMetadata(config=config)):
+                notebook, resources = step.preprocess(notebook, resources)
+        except Exception as error:  # noqa: BLE001 (nbgrader refuses the notebook: its reason is the report)
+            return None, f"{name}.ipynb: nbgrader cannot grade it ({type(error).__name__}: {str(error)[:200]})", notes
+        sanitized[name] = nbformat.writes(notebook)
+    timestamp = found.timestamp.isoformat() if found.timestamp else None
+    return {"notebooks": sanitized, "timestamp": timestamp}, None, notes
 
 
-def _reason_from_log(log: str) -> str:
-    """The most telling line of a failed nbgrader autograde's log."""
-    lines = [_ANSI.sub("", line).rstrip() for line in log.splitlines()]
-    for i, line in enumerate(lines):
-        if "There was an error processing assignment" in line:
-            tail = [l for l in lines[i + 1:] if l.strip() and not l.startswith("[")]
-            # the last line of the traceback is the exception
-            traceback_lines = []
-            for l in lines[i + 1:]:
-                if l.startswith("[") and traceback_lines:
-                    break
-                if l.strip():
-                    traceback_lines.append(l.strip())
-            if traceback_lines:
-                return traceback_lines[-1][:300]
-            if tail:
-                return tail[0][:300]
-    errors = [l[len("[ERROR] "):] for l in lines if l.startswith("[ERROR]")]
-    return (errors[0] if errors else "nbgrader autograde failed (see the log)")[:300]
-
+# --------------------------------------------------------------------------------------------------
+# step 3 (a worker process): run each notebook once, student code in the sandbox
 
 def _worker_init(workdir: str) -> None:
-    """A worker's (and its kernels') stderr goes to a file: the terminal keeps the progress line."""
+    """A worker's stderr goes to a file (the terminal keeps the progress line); it dies with the grader."""
+    import threading
     import warnings
 
-    warnings.filterwarnings("ignore")  # SQLAlchemy's SAWarnings from nbgrader's gradebook code
+    warnings.filterwarnings("ignore")
     handle = os.open(os.path.join(workdir, f"worker-{os.getpid()}.stderr"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(handle, 2)
     os.close(handle)
-
-    # if the grader is killed (kill -9), its workers must not linger: they exit when their parent is gone
-    # (their kernels too: ipykernel exits when its parent process dies)
-    import threading
-
     parent = os.getppid()
 
     def watch() -> None:
@@ -215,73 +227,32 @@ def _worker_init(workdir: str) -> None:
 
 
 def _grade_one(task: dict) -> dict:
-    """Grade one submission with stock nbgrader in a private course folder (runs in a worker process)."""
+    """Run the sanitized notebooks of one submission (in a worker process); plain data back."""
+    import nbformat
+
+    from dlopt_reference.isolation import regrade_notebook
+
     start = time.monotonic()
     root, workdir = Path(task["root"]), Path(task["workdir"])
-    student, assignment = task["student"], task["assignment"]
-    result = {"student": student, "assignment": assignment, "ok": False, "reason": None, "log": "",
-              "private": None, "fingerprint": None}
+    result = {"student": task["student"], "assignment": task["assignment"], "ok": False, "reason": None,
+              "notebooks": {}}
     try:
-        submitted = root / task["submitted_dir"] / student / assignment
-        result["fingerprint"] = _fingerprint(submitted)
-        reason = _precheck(submitted, task["notebooks"], task["grade_ids"], assignment)
-        if reason:
-            result["reason"] = reason
-            return result
-        private = Path(tempfile.mkdtemp(prefix=f"{assignment}-", dir=workdir))
-        result["private"] = str(private)
-        shutil.copy(root / "nbgrader_config.py", private / "nbgrader_config.py")
-        (private / task["source_dir"]).mkdir(parents=True)
-        (private / task["source_dir"] / assignment).symlink_to(root / task["source_dir"] / assignment)
-        shutil.copytree(submitted, private / task["submitted_dir"] / student / assignment)
-        shutil.copy(task["template_db"], private / "gradebook.db")
-        source_texts = "".join((root / task["source_dir"] / assignment / f"{name}.ipynb").read_text()
-                               for name in task["notebooks"])
-        lockdown = kernel_lockdown(private, source_texts) if task["isolated"] else None
-
-        from nbgrader.apps.autogradeapp import AutogradeApp
-
-        saved_path = list(sys.path)
-        with _in_directory(private):
-            app = AutogradeApp()
-            ok = False
-            buffer = io.StringIO()
+        for name, text in task["notebooks"].items():
+            source = nbformat.read(root / task["source_dir"] / task["assignment"] / f"{name}.ipynb", as_version=4)
+            notebook = nbformat.reads(text, as_version=4)
+            scratch = Path(tempfile.mkdtemp(prefix=f"{task['assignment']}-{name}-", dir=workdir / "scratch"))
             try:
-                app.initialize([assignment, "--student", student, "--force",
-                                f"--CourseDirectory.root={private}",
-                                f"--CourseDirectory.db_url=sqlite:///{private / 'gradebook.db'}"])
-                if lockdown is not None:
-                    app.config.Execute.extra_arguments = lockdown
-                buffer = _quiet(app)
-                app.start()
-                ok = True
-            except SystemExit as stop:
-                ok = stop.code in (0, None)
-            except Exception as error:  # noqa: BLE001
-                buffer.write(f"[ERROR] There was an error processing assignment\n{type(error).__name__}: {error}\n")
+                run = regrade_notebook(source, notebook, root, scratch, timeout=task["timeout"],
+                                       budget=task["budget"], extra_deny=[task["workdir"]],
+                                       zygote_dir=workdir / f"zygotes-{os.getpid()}", confine=task["confine"])
             finally:
-                sys.path[:] = saved_path
-                with contextlib.suppress(Exception):
-                    app.reset()
-        result["log"] = buffer.getvalue()
-        # the isolated regrade: the verdict that counts (see integrity.py)
-        regrade_started = time.monotonic()
-        result["regrade"] = {} if task["isolated"] else None
-        for name in task["notebooks"] if task["isolated"] else []:
-            notebook = submitted / f"{name}.ipynb"
-            if notebook.exists():
-                result["regrade"][name] = regrade_submission(
-                    root / task["source_dir"] / assignment / f"{name}.ipynb", notebook, root,
-                    private / f".regrade-{name}", task["timeout"], [task["workdir"]],
-                    zygote_dir=Path(task["workdir"]) / f"zygotes-{os.getpid()}")
-        result["regrade_seconds"] = time.monotonic() - regrade_started
-        result["kernel_refused"] = kernel_refusals(private) if task["isolated"] else []
-        graded = private / task["autograded_dir"] / student / assignment
-        if ok and all((graded / f"{name}.ipynb").exists() for name in task["notebooks"]
-                      if (submitted / f"{name}.ipynb").exists()):
-            result["ok"] = True
-        else:
-            result["reason"] = _reason_from_log(result["log"])
+                shutil.rmtree(scratch, ignore_errors=True)
+            result["notebooks"][name] = {
+                "cells": {grade_id: [v.points, v.max_points, v.message] for grade_id, v in run.cells.items()},
+                "outputs": {str(index): outputs for index, outputs in run.outputs.items()},
+                "refused": [list(item) for item in run.refused], "timed_out": run.timed_out,
+                "seconds": run.seconds}
+        result["ok"] = True
     except Exception as error:  # noqa: BLE001 (a worker never raises: every problem is a failure report)
         result["reason"] = f"{type(error).__name__}: {error}"
     finally:
@@ -290,28 +261,49 @@ def _grade_one(task: dict) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------
-# the parent: merge one result into the main gradebook with nbgrader's own gradebook steps
+# step 4 (this process): the outputs into the notebook, nbgrader's scoring into the gradebook
 
-def _merge(config, coursedir, student: str, assignment: str, private: Path, regrade: dict | None) -> list:
-    """Write a worker's autograde of one submission into the main gradebook and ``autograded/``.
+def _remove_tree(path: Path) -> None:
+    """``rmtree`` that also removes read-only files and folders (nbgrader writes autograded files 444)."""
+    def retry(function, name, _):
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+            os.chmod(name, stat.S_IRWXU)
+        function(name)
 
-    Every test cell carries the isolated regrade's verdict (:func:`integrity.apply_regrade`) before
-    nbgrader's ``SaveAutoGrades`` scores it; returns the incidents found.
-    """
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, onerror=retry)
+
+
+def _fill_outputs(notebook, run: dict) -> None:
+    """Give each code cell the outputs of the one run; append test cells the student deleted, with theirs."""
+    import nbformat
+
+    outputs = run.get("outputs", {})
+    for index, cell in enumerate(notebook.cells):
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = [nbformat.from_dict(output) for output in outputs.get(str(index), [])]
+            cell["execution_count"] = None
+
+
+def _merge(config, coursedir, student: str, assignment: str, prepared: dict, result: dict) -> None:
+    """Write one graded submission into the gradebook and ``autograded/`` (see the module docstring)."""
+    import datetime
+
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
     from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
 
     root = Path(coursedir.root)
-    graded = private / coursedir.autograded_directory / student / assignment
     destination = root / coursedir.autograded_directory / student / assignment
     # 1. the old autograded folder goes first: from here until step 3, the submission counts as ungraded
-    if destination.exists():
-        shutil.rmtree(destination)
+    _remove_tree(destination)
 
     # 2. the gradebook, as stock autograde writes it (Autograde.init_assignment, then its preprocessors)
     db_url = coursedir.db_url
-    timestamp = coursedir.get_existing_timestamp(str(private / coursedir.submitted_directory / student / assignment))
+    timestamp = datetime.datetime.fromisoformat(prepared["timestamp"]) if prepared["timestamp"] else None
     with Gradebook(db_url, coursedir.course_id) as gradebook:
         gradebook.update_or_create_student(student)
         if timestamp:
@@ -319,42 +311,46 @@ def _merge(config, coursedir, student: str, assignment: str, private: Path, regr
         else:
             gradebook.update_or_create_submission(assignment, student)
         known = {notebook.name for notebook in gradebook.find_assignment(assignment).notebooks}
-        for name in sorted(known):
-            if not (private / coursedir.submitted_directory / student / assignment / f"{name}.ipynb").exists():
-                submission = gradebook.find_submission_notebook(name, assignment, student)
-                for grade in submission.grades:
-                    grade.auto_score = 0
-                    grade.needs_manual_grade = False
-                gradebook.db.commit()
-    incidents = []
-    for path in sorted(graded.glob("*.ipynb")):
-        if path.stem not in known:
+        for name in sorted(known - set(prepared["notebooks"])):  # a notebook not handed in scores zero
+            submission = gradebook.find_submission_notebook(name, assignment, student)
+            for grade in submission.grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+            gradebook.db.commit()
+    scored = {}
+    for name, text in prepared["notebooks"].items():
+        if name not in known:
             continue
-        notebook = nbformat.read(path, as_version=4)
-        if regrade is not None:  # None: the benchmark's baseline (BASELINE_ENV)
-            verdict = regrade.get(path.stem)
-            if verdict is None:
-                raise RuntimeError(f"no isolated regrade of {path.name}")
-            incidents += apply_regrade(notebook, verdict, student, assignment)
-            nbformat.write(notebook, path)
-        resources = {"nbgrader": {"notebook": path.stem, "assignment": assignment, "student": student,
-                                  "db_url": db_url}}
+        notebook = nbformat.reads(text, as_version=4)
+        _fill_outputs(notebook, result["notebooks"][name])
+        resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student, "db_url": db_url}}
         for preprocessor in (SaveAutoGrades(config=config), AssignLatePenalties(config=config)):
             notebook, resources = preprocessor.preprocess(notebook, resources)
+        scored[name] = notebook
     try:
         with Gradebook(db_url, coursedir.course_id) as gradebook:
             gradebook.find_submission(assignment, student)
     except MissingEntry as error:  # pragma: no cover (update_or_create_submission made it)
         raise RuntimeError(f"merge of {student}/{assignment} left no submission") from error
 
-    # 3. the autograded folder, placed atomically (copied beside it, then renamed)
+    # 3. the autograded folder, placed atomically (written beside it, then renamed)
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.parent / f".{assignment}.partial"
-    if partial.exists():
-        shutil.rmtree(partial)
-    shutil.copytree(graded, partial)
+    _remove_tree(partial)
+    partial.mkdir()
+    for name, notebook in scored.items():
+        nbformat.write(notebook, partial / f"{name}.ipynb")
+    if prepared["timestamp"]:
+        (partial / "timestamp.txt").write_text(timestamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z").strip())
     os.replace(partial, destination)
-    return incidents
+
+
+def _incidents(result: dict, notes: list[str], student: str, assignment: str) -> list[Incident]:
+    """What the sandbox refused or the kernel stopped, and the files of the folder that were refused."""
+    found = [Incident(student, assignment, "refused in the sandbox", f"{event}: {detail}")
+             for run in (result or {}).get("notebooks", {}).values() for event, detail in run.get("refused", [])]
+    found += [Incident(student, assignment, "submission folder", note) for note in notes]
+    return found
 
 
 def _graded_submissions(coursedir, assignments: list[str]) -> set[tuple[str, str]]:
@@ -371,13 +367,25 @@ def _graded_submissions(coursedir, assignments: list[str]) -> set[tuple[str, str
                 scored = all(grade.auto_score is not None or grade.manual_score is not None
                              for nb in submission.notebooks for grade in nb.grades)
                 if notebooks_ok and scored:
-                    new = coursedir.get_existing_timestamp(
-                        str(root / coursedir.submitted_directory / submission.student_id / assignment))
-                    old = coursedir.get_existing_timestamp(str(folder))
+                    new = _timestamp(root / coursedir.submitted_directory, submission.student_id, assignment)
+                    old = _timestamp(root / coursedir.autograded_directory, submission.student_id, assignment)
                     if new is not None and old is not None and new > old:
                         continue  # resubmitted since it was graded: stock nbgrader regrades it too
                     done.add((submission.student_id, assignment))
     return done
+
+
+def _timestamp(base: Path, student: str, assignment: str):
+    """The time in ``base/student/assignment/timestamp.txt`` (read without following links), or ``None``."""
+    from nbgrader.utils import parse_utc
+
+    from .intake import MAX_TIMESTAMP_BYTES, read_regular_file
+
+    try:
+        text = read_regular_file(base, f"{student}/{assignment}/timestamp.txt", MAX_TIMESTAMP_BYTES).decode().strip()
+        return parse_utc(text) if text else None
+    except (OSError, RefusedFile, UnicodeDecodeError, ValueError):
+        return None
 
 
 def _assignment_cells(coursedir, assignment: str) -> tuple[list[str], list[str]]:
@@ -442,21 +450,30 @@ def _save_failures(path: Path, failures: dict) -> None:
 
 
 def grade_class(root: Path, assignments: list[str], workers: int | None = None, force: bool = False,
-                students: list[str] | None = None, progress: bool = True) -> GradeReport:
-    """Autograde every submission of ``assignments`` in the course ``root``; see the module's docstring."""
+                students: list[str] | None = None, progress: bool = True,
+                allow_weak_isolation: bool = False) -> GradeReport:
+    """Grade every submission of ``assignments`` in the course ``root``; see the module's docstring.
+
+    Raises :class:`GradingSetupError` if the course cannot be graded, and if this machine's kernel
+    cannot confine students' code (unless ``allow_weak_isolation``: then a warning is logged and
+    printed, and the student's code runs without the kernel's boundary).
+    """
     started = time.monotonic()
     root = Path(root).resolve()
     workers = max(1, workers or os.cpu_count() or 1)
-    # nbgrader runs helper executables (alembic) by name; kernels start with this Python's bin/ first on PATH
-    bin_dir = str(Path(sys.executable).parent)
-    if os.environ.get("PATH", "").split(os.pathsep)[0] != bin_dir:
-        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    problems = check_isolation()
+    if problems and not allow_weak_isolation:
+        raise GradingSetupError("this machine cannot confine students' code, so `grade` will not run it:\n  - "
+                                + "\n  - ".join(problems) + "\nSee the book's page 'Grading integrity' for what the "
+                                "kernel must offer; --allow-weak-isolation runs without that boundary (never for "
+                                "a real class)")
     config, coursedir = load_course(root)
     import warnings
 
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's SAWarnings from nbgrader's gradebook code
+    warnings.filterwarnings("ignore", module="nbformat")  # a submission's missing cell ids: not the class's problem
     database = _sqlite_path(coursedir.db_url)
-    if not database.exists():
+    if database is not None and not database.exists():
         raise GradingSetupError(f"no gradebook at {database}: run `nbgrader generate_assignment` first")
     autograded = root / coursedir.autograded_directory
     autograded.mkdir(exist_ok=True)
@@ -469,8 +486,6 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
     tasks = []
     for assignment in assignments:
         for folder in sorted((root / coursedir.submitted_directory).glob(f"*/{assignment}")):
-            if not folder.is_dir():
-                continue
             student = folder.parent.name
             if students and student not in students:
                 continue
@@ -487,37 +502,44 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
     crash_after = int(os.environ.get(CRASH_AFTER_ENV, "0") or 0)
     merges = 0
     bar = _Progress(len(tasks), progress)
+    timeout = float(getattr(config.Execute, "timeout", 120) or 120) if "Execute" in config else 120.0
     with open(log_path, "a") as log, tempfile.TemporaryDirectory(prefix="dlopt-grade-") as workdir:
+        os.chmod(workdir, 0o700)
+        (Path(workdir) / "scratch").mkdir()
         log.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S')} grade {' '.join(assignments)}: {len(tasks)} to grade, "
                   f"{len(report.skipped)} already graded, {workers} worker(s)\n")
-        template = Path(workdir) / "template.db"
-        sqlite_snapshot(database, template)
-        guard = GradebookGuard(database, Path(workdir) / "guard.db")
+        if problems:
+            warning = ("WARNING: students' code runs WITHOUT the kernel's boundary (--allow-weak-isolation): "
+                       + "; ".join(problems))
+            log.write(warning + "\n")
+            print(warning, file=sys.stderr)
+        # the gradebook guard (SQLite): a change made by anyone but this process is undone and reported
+        guard = GradebookGuard(database, Path(workdir) / "guard.db") if database is not None else None
         incidents_path = autograded / INCIDENTS_NAME
-        timeout = float(getattr(config.Execute, "timeout", 120) or 120) if "Execute" in config else 120.0
 
-        def check_gradebook(when: str) -> None:
-            if not guard.verify():
-                incident = Incident("?", " ".join(assignments), "gradebook tampered",
-                                    f"the gradebook changed {when} without the grader; restored from its last copy")
-                report.incidents.append(incident)
-                append_incidents(incidents_path, [incident])
+        def record(incidents: list[Incident]) -> None:
+            report.incidents.extend(incidents)
+            append_incidents(incidents_path, incidents)
+            for incident in incidents:
                 log.write(f"INCIDENT {incident}\n")
 
-        common = {"root": str(root), "workdir": workdir, "template_db": str(template), "timeout": timeout,
-                  "isolated": os.environ.get(BASELINE_ENV) != "1",
-                  "source_dir": coursedir.source_directory, "submitted_dir": coursedir.submitted_directory,
-                  "autograded_dir": coursedir.autograded_directory}
+        def check_gradebook(when: str) -> None:
+            if guard is not None and not guard.verify():
+                record([Incident("?", " ".join(assignments), "gradebook tampered",
+                                 f"the gradebook changed {when} without the grader; restored from its last copy")])
 
-        def record_failure(student: str, assignment: str, reason: str, fingerprint: str | None, detail: str = ""):
+        def record_failure(student: str, assignment: str, reason: str, detail: str = ""):
             report.failures.append(Failure(student, assignment, reason))
-            known_failures[f"{student}/{assignment}"] = {"reason": reason, "fingerprint": fingerprint}
+            folder = root / coursedir.submitted_directory / student / assignment
+            known_failures[f"{student}/{assignment}"] = {"reason": reason, "fingerprint": _fingerprint(folder)}
             _save_failures(failures_path, known_failures)
             log.write(f"FAILED {student} / {assignment}: {reason}\n")
             if detail:
                 log.write("".join(f"    {line}\n" for line in detail.splitlines()[-40:]))
             log.flush()
 
+        common = {"root": str(root), "workdir": workdir, "timeout": timeout, "budget": 1.5 * timeout,
+                  "confine": not problems, "source_dir": coursedir.source_directory}
         pending = list(tasks)
         for attempt in range(2):  # a second round only if a worker process died (BrokenProcessPool)
             if not pending:
@@ -527,64 +549,71 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
             executor = concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(pending)),
                                                               mp_context=context, initializer=_worker_init,
                                                               initargs=(workdir,))
-            try:
-                futures = {}
-                for student, assignment in pending:
+            queue = list(pending)
+            running: dict = {}  # future -> (student, assignment, prepared, notes)
+
+            def submit_more() -> None:
+                # a few submissions ahead of the workers: sanitizing (here) overlaps with running (there)
+                while queue and len(running) < 2 * workers:
+                    student, assignment = queue.pop(0)
                     notebooks, grade_ids = cells[assignment]
-                    task = dict(common, student=student, assignment=assignment, notebooks=notebooks,
-                                grade_ids=grade_ids)
-                    futures[executor.submit(_grade_one, task)] = (student, assignment)
-                for future in concurrent.futures.as_completed(futures):
-                    student, assignment = futures[future]
                     try:
-                        result = future.result()
-                    except concurrent.futures.process.BrokenProcessPool:
-                        if attempt == 0:
-                            broken.append((student, assignment))
-                        else:
-                            record_failure(student, assignment, "the grading worker process died", None)
-                            bar.update(True, f"{student}/{assignment}")
+                        prepared, reason, notes = _prepare(config, coursedir, student, assignment, notebooks,
+                                                           grade_ids)
+                    except Exception as error:  # noqa: BLE001 (one unreadable submission never stops the class)
+                        prepared, reason, notes = None, f"{type(error).__name__}: {error}", []
+                    if prepared is None:
+                        record(_incidents({}, notes, student, assignment))
+                        record_failure(student, assignment, reason)
+                        bar.update(True, f"{student}/{assignment}")
                         continue
-                    key = f"{student}/{assignment}"
-                    check_gradebook(f"while {key} was graded")
-                    refusals = [Incident(student, assignment, "refused in the kernel", text)
-                                for text in result.get("kernel_refused", [])]
-                    refusals += regrade_incidents(result.get("regrade"), student, assignment)
-                    report.incidents += refusals
-                    append_incidents(incidents_path, refusals)
-                    for incident in refusals:
-                        log.write(f"INCIDENT {incident}\n")
-                    if result["ok"]:
+                    task = dict(common, student=student, assignment=assignment, notebooks=prepared["notebooks"])
+                    running[executor.submit(_grade_one, task)] = (student, assignment, prepared, notes)
+
+            try:
+                submit_more()
+                while running:
+                    finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                    for future in finished:
+                        student, assignment, prepared, notes = running.pop(future)
+                        key = f"{student}/{assignment}"
+                        try:
+                            result = future.result()
+                        except concurrent.futures.process.BrokenProcessPool:
+                            if attempt == 0:
+                                broken.append((student, assignment))
+                            else:
+                                record_failure(student, assignment, "the grading worker process died")
+                                bar.update(True, key)
+                            continue
+                        check_gradebook(f"while {key} was graded")
+                        record(_incidents(result, notes, student, assignment))
+                        if not result["ok"]:
+                            record_failure(student, assignment, result["reason"] or "unknown error")
+                            bar.update(True, key)
+                            continue
                         try:
                             try:
-                                found = _merge(config, coursedir, student, assignment, Path(result["private"]),
-                                               result.get("regrade"))
+                                _merge(config, coursedir, student, assignment, prepared, result)
                             finally:
-                                guard.commit()  # the grader's own writes, complete or not
-                            report.incidents += found
-                            append_incidents(incidents_path, found)
-                            for incident in found:
-                                log.write(f"INCIDENT {incident}\n")
+                                if guard is not None:
+                                    guard.commit()  # the grader's own writes, complete or not
                         except Exception as error:  # noqa: BLE001
-                            record_failure(student, assignment, f"merge failed: {type(error).__name__}: {error}",
-                                           None)
+                            record_failure(student, assignment, f"merge failed: {type(error).__name__}: {error}")
                             bar.update(True, key)
                             continue
                         report.graded.append((student, assignment))
                         if known_failures.pop(key, None) is not None:
                             _save_failures(failures_path, known_failures)
-                        log.write(f"graded {key} in {result['seconds']:.1f} s (isolated regrade {result.get('regrade_seconds', 0):.1f} s)\n")
+                        timed_out = [t for run in result["notebooks"].values() for t in run.get("timed_out", [])]
+                        log.write(f"graded {key} in {result['seconds']:.1f} s"
+                                  + (f" (out of time: {', '.join(timed_out)})" if timed_out else "") + "\n")
                         log.flush()
                         bar.update(False, key)
                         merges += 1
                         if crash_after and merges >= crash_after:
                             raise SimulatedCrash(f"{CRASH_AFTER_ENV}={crash_after}: stopping after {merges} merges")
-                    else:
-                        record_failure(student, assignment, result["reason"] or "unknown error",
-                                       result["fingerprint"], result.get("log", ""))
-                        bar.update(True, key)
-                    if result.get("private"):
-                        shutil.rmtree(result["private"], ignore_errors=True)
+                    submit_more()
             finally:
                 executor.shutdown(wait=True, cancel_futures=True)
             pending = broken
@@ -695,10 +724,11 @@ def add_grading_commands(commands) -> None:
 
     root_help = "the nbgrader course folder (default: the --root before the command, or the current folder)"
     grade = commands.add_parser(
-        "grade", help="autograde a class in parallel, resumably (scores identical to nbgrader autograde)",
-        description="Autograde every submission of ASSIGNMENT... in parallel worker processes (stock nbgrader "
-                    "in private gradebook copies), merging each result into gradebook.db as it completes. "
-                    "A rerun skips what is graded; broken submissions are reported and skipped.")
+        "grade", help="autograde a class in parallel, resumably, with students' code confined by the kernel",
+        description="Autograde every submission of ASSIGNMENT...: each notebook runs once, the student's code in "
+                    "a process the kernel confines (Landlock, seccomp), the tests in the grader's process, on "
+                    "parallel workers; nbgrader scores each result into the gradebook as it completes. A rerun "
+                    "skips what is graded; unreadable submissions are reported and skipped.")
     grade.add_argument("assignments", nargs="+", metavar="ASSIGNMENT")
     grade.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=root_help)
     grade.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all cores)")
@@ -706,6 +736,9 @@ def add_grading_commands(commands) -> None:
     grade.add_argument("--student", action="append", dest="students", metavar="STUDENT",
                        help="grade only this student (repeatable)")
     grade.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    grade.add_argument("--allow-weak-isolation", action="store_true",
+                       help="run students' code even where the kernel cannot confine it (Landlock and seccomp "
+                            "missing); never for a real class")
     export = commands.add_parser("export", help="CSV: a row per student, scores, total and diagnoses")
     export.add_argument("assignments", nargs="+", metavar="ASSIGNMENT")
     export.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=root_help)
@@ -734,7 +767,8 @@ def run_grading_command(args, root: Path, parser) -> int:
         return 0
     try:
         report = grade_class(root, args.assignments, workers=args.workers, force=args.force,
-                             students=args.students, progress=not args.no_progress)
+                             students=args.students, progress=not args.no_progress,
+                             allow_weak_isolation=args.allow_weak_isolation)
     except GradingSetupError as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2
@@ -746,7 +780,7 @@ def run_grading_command(args, root: Path, parser) -> int:
             print(f"  {failure}")
         print(f"details: {root / 'autograded' / LOG_NAME}")
     if report.incidents:
-        print(f"{len(report.incidents)} incident(s) (the isolated regrade's verdict was kept; see "
+        print(f"{len(report.incidents)} incident(s) (what submissions attempted and were refused; see "
               f"{root / 'autograded' / INCIDENTS_NAME}):")
         for incident in report.incidents[:50]:
             print(f"  {incident}")

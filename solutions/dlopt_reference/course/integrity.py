@@ -1,19 +1,18 @@
-"""What ``grade`` adds to stock nbgrader so that a hostile submission cannot raise a score.
+"""Incidents, and the guard of an SQLite gradebook, for ``grade`` (the threat model: ``book/integrity.md``).
 
-The threat model is in ``book/integrity.md``. In short, for each submission :mod:`.grade_class`
+The boundary itself is the kernel's (:mod:`dlopt_reference.isolation.confine`): a student's code runs only
+in a confined process, and the tests run in the grader's process. What is here records and reports:
 
-1. runs stock ``nbgrader autograde`` in a private course folder whose kernel is **locked down**
-   (:func:`kernel_lockdown`: an audit hook that refuses writes outside that folder, SQLite, processes,
-   signals, sockets and ctypes) -- this run only produces the notebook the feedback shows;
-2. runs the **isolated regrade** (:mod:`dlopt_reference.isolation`): the student's code in a sandboxed
-   process, the tests in the grader's process, from the instructor's source notebook;
-3. merges with the regrade's verdict (:func:`apply_regrade`): a test cell whose two results disagree
-   gets the regrade's outcome (its outputs are replaced by the regrade's diagnosis when it failed),
-   so nbgrader's own ``SaveAutoGrades`` then writes the regrade's score;
-4. records every **incident** (a disagreement, a refused operation in the sandbox or in the kernel)
-   in ``autograded/grading_incidents.jsonl`` and in the export;
-5. guards the main gradebook (:class:`GradebookGuard`): if anything but the grader changed it while
-   submissions ran, it is restored from the grader's last copy and the change is an incident.
+- :class:`Incident`: something a submission attempted that the sandbox refused (named by the audit hook,
+  or a process the kernel killed for a forbidden system call), or a file of a submission folder that was
+  refused (a link, a device, a second hard link, ...); appended to ``autograded/grading_incidents.jsonl``
+  and listed in the export;
+- :class:`GradebookGuard`: if anything but the grader changed the main SQLite gradebook while
+  submissions ran, it is restored from the grader's last copy (kept in the grader's private temporary
+  folder) and the change is an incident. No student code can reach the gradebook; the guard is defence
+  in depth;
+- :func:`check_isolation`: what this machine lacks to confine students' code (``grade`` refuses to run
+  without it).
 """
 
 from __future__ import annotations
@@ -26,20 +25,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import nbformat
 
 INCIDENTS_NAME = "grading_incidents.jsonl"
-KERNEL_REFUSALS = ".kernel_refusals.jsonl"
-#: Imported in the kernel before the lock (they load shared libraries through ctypes when imported).
-KERNEL_PREIMPORTS = ["ctypes", "numpy", "matplotlib", "matplotlib.pyplot"]
-KERNEL_MEMORY = 4 * 1024 ** 3  #: the kernel's address space (bytes)
 
 
 @dataclass
 class Incident:
     student: str
     assignment: str
-    kind: str       # "disagreement", "refused in the sandbox", "refused in the kernel", "gradebook tampered"
+    kind: str       # "refused in the sandbox", "submission folder", "gradebook tampered"
     detail: str
     time: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 
@@ -67,100 +61,15 @@ def read_incidents(path: Path) -> list[Incident]:
     return incidents
 
 
-def kernel_lockdown(private: Path, source_text: str) -> list[str]:
-    """``Execute.extra_arguments`` that lock the nbgrader kernel of a private course folder down.
+def check_isolation() -> list[str]:
+    """Why this machine cannot confine a student's process (an empty list: it can).
 
-    Writes its policy to ``private/.kernel_policy.json``: writing only under ``private/autograded`` (where
-    the kernel runs; never the private gradebook); each refusal is logged to ``KERNEL_REFUSALS``; reading is
-    not restricted (the hidden tests import the reference package in this kernel, which is why its
-    verdict is not trusted: see :mod:`dlopt_reference.isolation`).
+    The sandbox needs Landlock (Linux >= 5.13, enabled among the kernel's security modules) and seccomp
+    filters on x86_64 or aarch64; see :func:`dlopt_reference.isolation.confine.probe`.
     """
-    preimports = list(KERNEL_PREIMPORTS)
-    if "sklearn" in source_text or "load_digits" in source_text:
-        preimports.append("sklearn.datasets")
-    policy = {"allow_write": [str(private / "autograded")], "allow_sqlite_memory": True, "preimport": preimports,
-              "refusal_log": str(private / KERNEL_REFUSALS),
-              "limits": {"RLIMIT_AS": KERNEL_MEMORY, "RLIMIT_CORE": 0}}
-    path = private / ".kernel_policy.json"
-    path.write_text(json.dumps(policy))
-    # child.py is loaded by its path: importing the package would import nbformat & co. (1.5 s per kernel)
-    from dlopt_reference.isolation.sandbox import CHILD
+    from dlopt_reference.isolation import confine
 
-    line = (f"import importlib.util as _u; _s = _u.spec_from_file_location('_dlopt_lock', {str(CHILD)!r}); "
-            f"_m = _u.module_from_spec(_s); _s.loader.exec_module(_m); _m.lock_down_kernel({str(path)!r}); "
-            "del _u, _s, _m")
-    return ["--HistoryManager.hist_file=:memory:", f"--IPKernelApp.exec_lines={line}"]
-
-
-def regrade_submission(source: Path, submitted: Path, course_root: Path, scratch: Path, timeout: float,
-                       deny: list[str], zygote_dir: Path | None = None) -> dict:
-    """The isolated regrade of one notebook as plain data: ``{"cells": {id: [points, max, message]}, ...}``."""
-    from dlopt_reference.isolation import regrade_file
-
-    result = regrade_file(source, submitted, course_root, scratch, timeout=timeout, extra_deny=deny,
-                          zygote_dir=zygote_dir)
-    return {"cells": {grade_id: [v.points, v.max_points, v.message] for grade_id, v in result.cells.items()},
-            "refused": [list(item) for item in result.refused], "student_errors": result.student_errors,
-            "seconds": result.seconds}
-
-
-def kernel_refusals(private: Path) -> list[str]:
-    """What the locked kernel refused, from its log (``event: detail``; at most 200)."""
-    path = Path(private) / KERNEL_REFUSALS
-    found = []
-    if path.exists():
-        for line in path.read_text(errors="replace").splitlines()[:200]:
-            try:
-                event, detail = json.loads(line)
-                found.append(f"{str(event)[:100]}: {str(detail)[:300]}")
-            except (ValueError, TypeError):
-                found.append(f"(an unreadable line in the kernel's refusal log: {line[:100]!r})")
-    return found
-
-
-def regrade_incidents(regrade: dict | None, student: str, assignment: str) -> list[Incident]:
-    """The sandbox's refusals in a regrade (see :func:`regrade_submission`) as incidents."""
-    return [Incident(student, assignment, "refused in the sandbox", f"{event}: {detail}")
-            for verdict in (regrade or {}).values() for event, detail in verdict.get("refused", [])]
-
-
-def apply_regrade(notebook, regrade: dict, student: str, assignment: str) -> list[Incident]:
-    """Make the autograded ``notebook`` carry the regrade's verdict for every test cell; return incidents.
-
-    A test cell passes in nbgrader's eyes when its outputs hold no error and no stderr. Where the regrade
-    disagrees, the outputs are rewritten: a failed verdict becomes an error output with the regrade's
-    diagnosis; a passed verdict drops the error and stderr outputs (a note says why).
-    """
-    incidents = []
-    cells = regrade.get("cells", {})
-    seen = set()
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id = meta.get("grade_id")
-        if cell.get("cell_type") != "code" or grade_id not in cells or grade_id in seen:
-            continue
-        seen.add(grade_id)
-        points, max_points, message = cells[grade_id]
-        outputs = cell.get("outputs", [])
-        failed_here = any(o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr")
-                          for o in outputs)
-        passed_there = points == max_points
-        if failed_here == (not passed_there):
-            continue
-        if passed_there:
-            cell["outputs"] = [o for o in outputs if not (o.get("output_type") == "error" or (
-                o.get("output_type") == "stream" and o.get("name") == "stderr"))]
-            cell["outputs"].append(nbformat.v4.new_output("stream", name="stdout",
-                                                          text="[the isolated regrade passed this cell]\n"))
-            detail = f"{grade_id}: failed in the notebook's run, passed in the isolated regrade"
-        else:
-            first, _, rest = (message or "failed").partition(": ")
-            cell["outputs"] = [nbformat.v4.new_output("error", ename=first if rest else "IsolatedRegrade",
-                                                      evalue=rest or first, traceback=[message or "failed"])]
-            detail = (f"{grade_id}: passed in the notebook's run, failed in the isolated regrade: "
-                      f"{(message or '').splitlines()[0][:200] if message else ''}")
-        incidents.append(Incident(student, assignment, "disagreement", detail))
-    return incidents
+    return list(confine.probe()["problems"])
 
 
 def sqlite_snapshot(database: Path, target: Path) -> None:

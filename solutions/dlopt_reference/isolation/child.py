@@ -1,28 +1,31 @@
-"""The sandboxed process that runs a student's code for the isolated regrade.
+"""The sandboxed process that runs a student's code (the only place student code ever runs).
 
-This file runs as a script (``python -I -S child.py CONFIG.json``), never as part of the reference
-package: ``-S`` skips site-packages' ``.pth`` files, so ``dlopt_reference`` (an editable install) is
-not importable here, and ``-I`` keeps the script's folder off ``sys.path``. It only needs the standard
-library and numpy. The parent (:mod:`dlopt_reference.isolation.sandbox`) computes every verdict; this
-process only *runs* the student's code and returns **plain values**: the parent decodes them with a
-strict decoder (:mod:`dlopt_reference.isolation.wire`), so nothing the student builds here (an object
-faking array behaviour, a patched numpy, a tampered IPython) can reach the grader as anything but data.
+This file runs as a script (``python -I -S child.py CONFIG.json``, or forked from a zygote started that
+way), never as part of the reference package: ``-S`` skips site-packages' ``.pth`` files, so
+``dlopt_reference`` (an editable install) is not importable here, and ``-I`` keeps the script's folder
+off ``sys.path``. It needs only the standard library and numpy. The parent
+(:mod:`dlopt_reference.isolation.sandbox`) computes every verdict; this process only *runs* the student's
+code and returns **plain values** and the text the code printed: the parent decodes them with a strict
+decoder (:mod:`dlopt_reference.isolation.wire`), so nothing the student builds here can reach the grader
+as anything but data.
 
-Before any student code runs, the process
+Before any student code runs, the process (:func:`_serve`)
 
 - runs the assignment's own setup cells (the instructor's imports) and pre-imports numpy;
-- points file descriptors 0, 1 and 2 at ``/dev/null`` and talks to the parent over private pipes;
+- keeps two private pipes to the parent, points descriptors 0, 1 and 2 at ``/dev/null`` and closes every
+  other descriptor it inherited;
 - sets resource limits (address space, CPU time, file size, no core dumps);
-- installs a PEP 578 audit hook (:func:`install_audit_hook`), which no Python code can remove: no
-  subprocesses, no signals to other processes, no sockets, no ctypes, no SQLite, no import of the
-  reference package, no reading under the course's folders (except the ``dlopt`` helper package),
-  no writing anywhere but the scratch folder. Each refusal is recorded and reported as an incident.
-
-The audit hook is also installed in the nbgrader kernel by :func:`lock_down_kernel` (via
-``IPKernelApp.exec_lines``), with a policy that allows reading (the hidden tests import the reference).
+- confines itself with what the **kernel** enforces (``confine.py``: no capabilities, no new privileges,
+  Landlock: read only the Python environment and the helper package, write only its scratch folder, no
+  TCP, no signals or abstract sockets outside itself; seccomp: no new processes, programs, sockets,
+  ptrace, namespaces or kernel interfaces -- the kernel kills the process for trying);
+- installs a PEP 578 audit hook (:func:`install_audit_hook`) with the same allow list, as defence in
+  depth and to *name* an attempt: each refusal is reported to the parent as an incident.
 
 Protocol: frames of a 4-byte big-endian length and a payload. Parent to child: a pickle (the child
-trusts its parent). Child to parent: a JSON header and raw array buffers (see ``wire.py``).
+trusts its parent). Child to parent: a JSON header and raw array buffers (see ``wire.py``); every
+header carries what the code printed since the last one (at most ``MAX_OUTPUT`` characters per stream
+and request) and what the audit hook refused.
 """
 
 from __future__ import annotations
@@ -40,17 +43,18 @@ import types
 
 MAX_DEPTH = 64
 MAX_ITEMS = 1_000_000  # elements of a container or items of a materialised iterator
-MAX_MESSAGE = 512 * 1024 * 1024
+MAX_MESSAGE = 64 * 1024 * 1024
+MAX_OUTPUT = 20_000  # characters of stdout (and of stderr) kept per request; the rest is counted, not kept
 
 # ------------------------------------------------------------------------------------------------
-# the audit policy (also used in the nbgrader kernel)
+# the audit hook: the same allow list as the kernel's rules, to name what a submission attempted
 
 _DENIED_EVENTS = {
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
-    "os.kill", "os.killpg", "os.startfile", "pty.spawn", "signal.pthread_kill", "socket.connect", "socket.bind",
-    "socket.sendto", "sqlite3.enable_load_extension",
-    "sqlite3.load_extension", "resource.setrlimit", "resource.prlimit", "urllib.Request", "webbrowser.open",
-    "sys.remote_exec", "os.setuid", "os.setgid", "os.chroot",
+    "os.kill", "os.killpg", "os.startfile", "pty.spawn", "signal.pthread_kill", "socket.__new__",
+    "socket.connect", "socket.bind", "socket.sendto", "sqlite3.connect", "sqlite3.connect/handle",
+    "sqlite3.enable_load_extension", "sqlite3.load_extension", "resource.setrlimit", "resource.prlimit",
+    "urllib.Request", "webbrowser.open", "sys.remote_exec", "os.setuid", "os.setgid", "os.chroot",
 }
 _DENIED_PREFIXES = ("ctypes.", "winreg.", "_winapi.", "msvcrt.")
 _WRITE_PATH_EVENTS = {
@@ -65,8 +69,9 @@ _READ_PATH_EVENTS = {"os.listdir": (0,), "os.scandir": (0,), "glob.glob": (0,), 
 _FORBIDDEN_MODULES = ("dlopt_reference", "__editable__", "_dlopt_reference", "solutions")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
-#: Everything the hook refused: (event, detail). Reported to the parent with every reply.
+#: Everything the hook refused: (event, detail). Reported to the parent at once and with every reply.
 REFUSED: list[tuple[str, str]] = []
+_REPORT = None  # sends the refusals to the parent now (set once the process talks to its parent)
 
 
 def _real(path) -> str | None:
@@ -84,58 +89,40 @@ def _under(path: str, roots) -> bool:
 
 
 def install_audit_hook(policy: dict) -> None:
-    """Install the audit hook for ``policy`` (a dict of lists of absolute paths):
+    """Install a PEP 578 audit hook that refuses, and records, what ``policy`` does not allow.
 
-    - ``deny_read``: folders nothing may be read from, except under ``allow_read``;
-    - ``deny_read_always``: never read, even under ``allow_read``; ``allow_files``: always readable;
-    - ``allow_write``: the only folders written to (``None``: anywhere except ``deny_write``);
-    - ``deny_write``: folders never written to;
-    - ``forbid_reference``: no import of the reference package (by name);
-    - ``restrict_proc``: no reading of other processes' ``/proc`` entries (their memory, their files);
-    - ``allow_ctypes``, ``allow_sqlite_memory``: booleans for the nbgrader kernel;
-    - ``refusal_log``: a file that gets a JSON line per refusal (opened before the hook).
+    ``policy["read"]``: the only folders and files that may be read; ``policy["write"]``: the only ones
+    that may be written (and read); ``policy["listable"]``: folders whose entries may be listed. Processes, signals, sockets, ctypes, SQLite and the import of the
+    reference package are refused outright.
+
+    This is not the boundary -- the kernel's rules (``confine.py``) are: a hook judges paths by their
+    text and can be walked around (``dir_fd=`` arguments, descriptors); the kernel judges the file
+    actually opened. The hook's job is to turn the plain attempts into named incidents.
     """
-    deny_read = [os.path.realpath(p) for p in policy.get("deny_read", [])]
-    allow_read = [os.path.realpath(p) for p in policy.get("allow_read", [])]
-    deny_read_always = [os.path.realpath(p) for p in policy.get("deny_read_always", [])]
-    allow_files = {os.path.realpath(p) for p in policy.get("allow_files", [])}
-    allow_write = policy.get("allow_write")
-    allow_write = None if allow_write is None else [os.path.realpath(p) for p in allow_write] + ["/dev/null"]
-    deny_write = [os.path.realpath(p) for p in policy.get("deny_write", [])]
-    allow_ctypes = bool(policy.get("allow_ctypes", False))
-    allow_sqlite_memory = bool(policy.get("allow_sqlite_memory", False))
-    own_proc = (f"/proc/{os.getpid()}", "/proc/self", "/proc/thread-self")
-    restrict_proc = bool(policy.get("restrict_proc", False))
-    forbid_reference = bool(policy.get("forbid_reference", False))
+    read = [os.path.realpath(p) for p in policy.get("read", [])]
+    write = [os.path.realpath(p) for p in policy.get("write", [])] + ["/dev/null"]
+    listable = [os.path.realpath(p) for p in policy.get("listable", [])]
     refused = REFUSED
     deny = PermissionError
-    log = policy.get("refusal_log")
-    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if log else None
-    write = os.write
 
     def refuse(event: str, detail: str):
         if len(refused) < 1000:
             refused.append((event, detail[:300]))
-            if log_fd is not None:
+            if _REPORT is not None:  # at once: the process may be killed before its next reply
                 try:
-                    write(log_fd, (json.dumps([event, detail[:300]]) + "\n").encode())
-                except OSError:
+                    _REPORT()
+                except Exception:  # noqa: BLE001 (reported with the next reply instead)
                     pass
         raise deny(f"the grader's sandbox does not allow {event} ({detail[:200]})")
 
-    def check_read(path) -> None:
+    def check_read(path, listing: bool = False) -> None:
         real = _real(path)
-        if real is None or real in allow_files:
-            return
-        if _under(real, deny_read_always) or (_under(real, deny_read) and not _under(real, allow_read)) or (
-                restrict_proc and real.startswith("/proc/") and not _under(real, own_proc) and real != "/proc/cpuinfo"):
+        if real is not None and not (_under(real, read) or _under(real, write) or (listing and _under(real, listable))):
             refuse("reading", real)
 
     def check_write(path) -> None:
         real = _real(path)
-        if real is None:
-            return
-        if _under(real, deny_write) or (allow_write is not None and not _under(real, allow_write)):
+        if real is not None and not _under(real, write):
             refuse("writing", real)
 
     def hook(event: str, args) -> None:
@@ -145,10 +132,9 @@ def install_audit_hook(policy: dict) -> None:
                 return
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & _WRITE_FLAGS)
-            check_write(path) if writing else check_read(path)
-            if writing:
-                check_read(path)
-        elif event == "import" and forbid_reference:
+            directory = isinstance(flags, int) and flags & os.O_DIRECTORY
+            check_write(path) if writing else check_read(path, listing=directory)
+        elif event == "import":
             name = str(args[0]) if args else ""
             if name.startswith(_FORBIDDEN_MODULES) or "dlopt_reference" in name:
                 refuse("import", name)
@@ -159,32 +145,13 @@ def install_audit_hook(policy: dict) -> None:
         elif event in _READ_PATH_EVENTS:
             for index in _READ_PATH_EVENTS[event]:
                 if index < len(args) and args[index] is not None:
-                    check_read(args[index])
-        elif event in ("sqlite3.connect", "sqlite3.connect/handle"):
-            if not (allow_sqlite_memory and args and args[0] in (":memory:", b":memory:")):
-                refuse(event, repr(args[:1]))
+                    check_read(args[index], listing=event != "os.chdir")
         elif event in _DENIED_EVENTS:
             refuse(event, repr(args)[:200])
-        elif event.startswith(_DENIED_PREFIXES) and not allow_ctypes:
+        elif event.startswith(_DENIED_PREFIXES):
             refuse(event, "")
 
     sys.addaudithook(hook)
-
-
-def lock_down_kernel(policy_path: str) -> None:
-    """Install the audit hook in an nbgrader kernel (called from ``IPKernelApp.exec_lines``).
-
-    The modules that load shared libraries through ctypes at import time are imported first.
-    """
-    with open(policy_path) as handle:
-        policy = json.load(handle)
-    for module in policy.get("preimport", []):
-        try:
-            __import__(module)
-        except Exception:  # noqa: BLE001 (a missing optional module is not our problem here)
-            pass
-    _set_limits(policy.get("limits", {}))
-    install_audit_hook(policy)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -297,6 +264,37 @@ class _NoShell:
         return iter(())
 
 
+class _BoundedText(io.TextIOBase):
+    """``sys.stdout``/``sys.stderr`` of the student's code: keeps at most ``MAX_OUTPUT`` characters
+    between two replies and counts the rest, so a flood of output costs the parent nothing."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.kept = self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        room = MAX_OUTPUT - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += f"\n[... {self.dropped} more characters of output not kept]\n"
+        self.parts, self.kept, self.dropped = [], 0, 0
+        return text
+
+
+_STDOUT, _STDERR = _BoundedText(), _BoundedText()
+
+
 class Child:
     def __init__(self, reader, writer):
         self.reader, self.writer = reader, writer
@@ -322,7 +320,7 @@ class Child:
         return Unpickler(io.BytesIO(_read_exactly(self.reader, size))).load()
 
     def send(self, header: dict, buffers: list[bytes] = ()) -> None:
-        header = dict(header, refused=REFUSED[:])
+        header = dict(header, refused=REFUSED[:], stdout=_STDOUT.take(), stderr=_STDERR.take())
         REFUSED.clear()
         payload = encode_message(header, list(buffers))
         self.writer.write(struct.pack(">Q", len(payload)) + payload)
@@ -334,11 +332,12 @@ class Child:
         except Exception:  # noqa: BLE001
             message = "<the exception's message could not be shown>"
         kind = type(error)
-        frames = traceback.extract_tb(error.__traceback__)[skip:]
-        lines = [f"  {f.filename}, line {f.lineno}: {(f.line or '').strip()}"[:300] for f in frames
-                 if f.filename.startswith("<cell")][-8:]
-        student = [f for f in frames if f.filename.startswith("<cell")]
-        last = [student[-1].filename[:50], int(student[-1].lineno or 0), (student[-1].line or "")[:300]] if student else None
+        # only the student's frames, whose lines are in linecache: no source file is read to report an error
+        frames = [(frame.f_code.co_filename, lineno) for frame, lineno in traceback.walk_tb(error.__traceback__)][skip:]
+        student = [(name, lineno, (linecache.cache.get(name, (0, 0, [""]))[2][lineno - 1:lineno] or [""])[0])
+                   for name, lineno in frames if name.startswith("<cell")]
+        lines = [f"  {name}, line {lineno}: {line.strip()}"[:300] for name, lineno, line in student][-8:]
+        last = [student[-1][0][:50], int(student[-1][1] or 0), student[-1][2].strip()[:300]] if student else None
         self.send({"kind": "error", "type": kind.__name__[:100], "module": str(getattr(kind, "__module__", ""))[:100],
                    "message": message, "traceback": lines, "where": last})
 
@@ -514,35 +513,76 @@ def _prepare(sys_path: list[str], setup: list[str]) -> dict:
     return namespace
 
 
-def _serve(config: dict, namespace: dict) -> None:
+def _close_inherited(keep: set[int]) -> None:
+    """Close every descriptor but 0, 1, 2 and ``keep``: the student's code inherits nothing of the grader's."""
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _load_confine():
+    """``confine.py`` beside this file, loaded by its path (this script imports no package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_dlopt_confine", os.path.join(os.path.dirname(__file__), "confine.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _serve(config: dict, namespace: dict, confine=None) -> None:
     """Lock this process down and answer the parent on descriptors 0 (requests) and 1 (replies)."""
-    os.chdir(config["scratch"])
-    # the protocol's pipes move to private descriptors; 0, 1 and 2 point at /dev/null
+    scratch = config["scratch"]
+    os.chdir(scratch)
+    for name in ("HOME", "TMPDIR", "MPLCONFIGDIR"):
+        os.environ[name] = scratch if name != "MPLCONFIGDIR" else os.path.join(scratch, "mpl")
+    import tempfile
+
+    tempfile.tempdir = scratch
+    sys.dont_write_bytecode = True
+    # the protocol's pipes move to private descriptors; 0, 1 and 2 point at /dev/null; nothing else stays open
     reader = io.open(os.dup(0), "rb", buffering=0)
     writer = io.open(os.dup(1), "wb", buffering=0)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
+    os.close(null)
+    _close_inherited({reader.fileno(), writer.fileno()})
     sys.stdin = io.StringIO()
-    sys.stdout = sys.stderr = io.TextIOWrapper(io.FileIO(null, "w", closefd=False))
+    sys.stdout, sys.stderr = _STDOUT, _STDERR
     child = Child(reader, writer)
     child.namespace = namespace
+    global _REPORT
+    _REPORT = lambda: child.send({"kind": "refused"})  # noqa: E731
+    policy = config["policy"]
+    if config.get("confine", True):
+        confine = confine or _load_confine()
+        confine.confine(policy["read"], policy["write"], listable=policy.get("listable", []))
     _set_limits(config.get("limits", {}))
-    install_audit_hook(config["policy"])
+    install_audit_hook(policy)
     child.serve()
 
 
 def main(config_path: str) -> None:
     with open(config_path) as handle:
         config = json.load(handle)
-    _serve(config, _prepare(config["sys_path"], config.get("setup", [])))
+    confine = _load_confine()
+    _serve(config, _prepare(config["sys_path"], config.get("setup", [])), confine)
 
 
 def zygote(config_path: str) -> None:
     """A fork server: imports and setup once, then one forked, locked-down child per request.
 
     Descriptor 0 is a Unix socket to the grader. A request is a JSON object ``{"config": path}`` sent with
-    two descriptors (the child's request and reply pipes); the answer is ``{"pid": N}`` and a newline.
+    two descriptors (the child's request and reply pipes); the answer is ``{"pid": N}`` and a newline. When a
+    child ends, the zygote reaps it and sends ``{"exited": N, "code": C}`` (``C < 0``: killed by signal ``-C``).
     The zygote itself never runs a student's code and never locks itself (it must be able to fork); it
     exits when the grader closes the socket.
     """
@@ -554,10 +594,25 @@ def zygote(config_path: str) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 1)
     os.dup2(null, 2)
+    confine = _load_confine()
     namespace = _prepare(config["sys_path"], config.get("setup", []))
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     control = socket.socket(fileno=os.dup(0))
     os.dup2(null, 0)
+
+    def reap(*_) -> None:  # each child's end goes to the grader: a kill by the kernel (SIGSYS) is an incident
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            try:
+                control.sendall(json.dumps({"exited": pid, "code": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+            except OSError:
+                return
+
+    signal.signal(signal.SIGCHLD, reap)
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 65536, 2)
@@ -578,7 +633,7 @@ def zygote(config_path: str) -> None:
                 os.dup2(fds[1], 1)
                 for fd in fds:
                     os.close(fd)
-                _serve(child_config, namespace)
+                _serve(child_config, namespace, confine)
             finally:
                 os._exit(0)
         for fd in fds:

@@ -1,23 +1,25 @@
-"""The isolated regrade: score a submission without trusting anything that runs in the student's process.
+"""Run a submission once: the student's code in the sandbox, the tests here, every output kept.
 
-For one submitted notebook and the instructor's source notebook of its assignment:
+For one (sanitized) submitted notebook and the instructor's source notebook of its assignment:
 
 1. The **grader's namespace** is built here, in the grader's process, from the source notebook's setup
    cells (the code cells before the first solution cell: the instructor's imports).
-2. The student's code runs in a :class:`~dlopt_reference.isolation.sandbox.Sandbox`: every code cell
-   of the submission in order, except the test cells (recognised by their ``grade_id``) and cells
-   left exactly as released (setup and experiment cells, which define nothing the tests use).
-   A cell that fails is noted; the next one runs, as in a notebook.
+2. The student's code runs in a :class:`~dlopt_reference.isolation.sandbox.Sandbox` (a process the kernel
+   confines): every code cell of the submission in order, except the test cells (recognised by their
+   ``grade_id``) and cells left exactly as released (setup and experiment cells, which define nothing
+   the tests use). A cell that fails is noted; the next one runs, as in a notebook. What a cell prints
+   (bounded) becomes its output.
 3. Each test cell runs **here**, from the *source* notebook's text (hidden tests included; the
-   submission's copy of a test cell is never read), at the position where the submission has it (at
-   the end if the student deleted it). The names it needs that the grader's namespace lacks (the
-   student's functions) are fetched from the sandbox: functions become
-   :class:`~dlopt_reference.isolation.sandbox.RemoteFunction` proxies, values arrive as plain data.
-   The cell scores its points if it raises nothing, zero otherwise, with the exception's message as
-   the diagnosis.
+   submission's copy of a test cell is never read), at the position where the submission has it. The
+   names it needs that the grader's namespace lacks (the student's functions) are fetched from the
+   sandbox: functions become :class:`~dlopt_reference.isolation.sandbox.RemoteFunction` proxies, values
+   arrive as plain data. The cell scores its points if it raises nothing, zero otherwise; its output is
+   what it printed and the diagnosis (never a frame of the grader's code).
+4. Time: a limit per cell, a budget per submission; what ran out of time is never run again.
 
-So the verdict depends only on the plain values the student's functions return: no tampering with
-the kernel, numpy, the grading module or the test cells inside the student's process can change it.
+So the verdict depends only on the plain values the student's functions return: no tampering inside the
+student's process (with numpy, IPython, the grading module or the test cells) can change it, and the
+outputs -- the feedback -- hold only what the student's code printed and the checks' diagnoses.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import nbformat
 
-from .sandbox import Sandbox, SandboxError, sandbox_paths, shared_zygote
+from .sandbox import Sandbox, SandboxError, StudentError, sandbox_paths, shared_zygote
 
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
@@ -52,8 +54,11 @@ class CellVerdict:
 @dataclass
 class RegradeResult:
     cells: dict[str, CellVerdict] = field(default_factory=dict)
-    refused: list[tuple[str, str]] = field(default_factory=list)  # what the audit hook refused
+    #: index of a code cell of the submission -> its outputs (nbformat output dicts: streams, an error)
+    outputs: dict[int, list] = field(default_factory=dict)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # what the sandbox refused or the kernel stopped
     student_errors: list[str] = field(default_factory=list)       # cells of the student that failed
+    timed_out: list[str] = field(default_factory=list)            # what ran out of time, and the budget
     seconds: float = 0.0
 
     @property
@@ -136,73 +141,142 @@ def _diagnosis(error: BaseException) -> str:
     return (text + (f"\n{where}" if where else ""))[:4000]
 
 
+def _stream(name: str, text: str) -> dict:
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def _error_output(error: BaseException | str) -> dict:
+    """An nbformat error output holding only the diagnosis (never a frame of the grader's code).
+
+    ``ename``/``evalue`` are the exception's type and whole message (where the checks write their
+    diagnosis); the traceback shows only the student's lines where the error happened.
+    """
+    if isinstance(error, str):
+        name, _, value = error.partition(": ")
+        where: list[str] = []
+    else:
+        name, value = type(error).__name__, _message(error)
+        if isinstance(error, StudentError):  # the student's own exception type, named in its message
+            name, _, value = value.partition(": ")
+        where = str(getattr(error, "student_traceback", "") or "").splitlines()
+    return {"output_type": "error", "ename": name[:100] or "Error", "evalue": value[:4000],
+            "traceback": [f"{name}: {value}"[:4000], *where[-8:]]}
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # noqa: BLE001
+        return "<the exception's message could not be shown>"
+
+
 def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scratch: Path, *,
-                     timeout: float = 120.0, limits: dict | None = None,
-                     extra_deny: list[str] = (), zygote_dir: Path | None = None) -> RegradeResult:
-    """Score ``submitted_notebook`` against the tests of ``source_notebook`` (see the module docstring)."""
+                     timeout: float = 120.0, budget: float | None = None, limits: dict | None = None,
+                     extra_deny: list[str] = (), zygote_dir: Path | None = None,
+                     confine: bool = True) -> RegradeResult:
+    """Run ``submitted_notebook`` once against the tests of ``source_notebook`` (see the module docstring).
+
+    ``timeout``: seconds per cell; ``budget``: seconds for the whole submission (default 1.5 x ``timeout``).
+    A cell that times out is never run again (not when the process restarts, not by a later test), a
+    function that timed out is not called again, and once the budget is spent the remaining test cells
+    score zero without running. Returns the verdict of every test cell and the outputs of every cell run.
+    """
     started = time.monotonic()
+    budget = 1.5 * timeout if budget is None else budget
     spec = AssignmentTests.from_notebook(source_notebook)
     result = RegradeResult()
     grader_namespace: dict = {"__name__": "__grader__"}
     for text in spec.setup:
         exec(compile(text, "<setup>", "exec"), grader_namespace)  # the instructor's cell: trusted
 
-    plan: list[tuple[str, str]] = []  # ("student", source) or ("test", grade_id)
+    plan: list[tuple[str, str, int]] = []  # ("student", source, index) or ("test", grade_id, index)
     placed: set[str] = set()
-    for cell in getattr(submitted_notebook, "cells", []):
+    for index, cell in enumerate(getattr(submitted_notebook, "cells", [])):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         grade_id = _nbgrader(cell).get("grade_id")
         if grade_id in spec.tests:
             if grade_id not in placed:
                 placed.add(grade_id)
-                plan.append(("test", grade_id))
+                plan.append(("test", grade_id, index))
             continue
         text = _text(cell)
         if text.strip() and text.strip() not in spec.released:
-            plan.append(("student", text))
-    plan += [("test", grade_id) for grade_id in spec.tests if grade_id not in placed]
+            plan.append(("student", text, index))
+    plan += [("test", grade_id, -1) for grade_id in spec.tests if grade_id not in placed]
+
+    def left() -> float:
+        return budget - (time.monotonic() - started)
 
     sys_path, policy = sandbox_paths(course_root, extra_deny)
     # with a zygote_dir, students' processes are forked from a zygote that imported the setup once
     zygote = shared_zygote(spec.setup, sys_path, zygote_dir) if zygote_dir is not None else None
     with Sandbox(setup=spec.setup, policy=policy, sys_path=sys_path, scratch=scratch, limits=limits,
-                 zygote=zygote) as box:
-        student_cells = []
-        for kind, item in plan:
+                 zygote=zygote, confine=confine) as box:
+        ran: list[str] = []  # the student's cells that finished (or failed) in time: replayed after a restart
+        for kind, item, index in plan:
             if kind == "student":
-                student_cells.append(item)
-                error = box.run_cell(_transform(item), str(len(student_cells)), timeout)
+                if left() <= 0:
+                    result.outputs[index] = [_stream("stderr", "[not run: the submission's time budget is spent]\n")]
+                    continue
+                limit = min(timeout, left())
+                error = box.run_cell(_transform(item), str(index), limit)
+                out, err = box.take_output()
+                outputs = [_stream(name, text) for name, text in (("stdout", out), ("stderr", err)) if text]
                 if error is not None:
-                    result.student_errors.append(f"cell {len(student_cells)}: {_diagnosis(error).splitlines()[0]}")
+                    outputs.append(_error_output(error))
+                    result.student_errors.append(f"cell {index}: {_diagnosis(error).splitlines()[0]}")
+                    if isinstance(error, SandboxError):  # it timed out or ended the process: never run again
+                        if "timed out" in str(error):
+                            result.timed_out.append(f"cell {index} (limit {limit:.0f} s)")
+                        result.outputs[index] = outputs
+                        continue
+                result.outputs[index] = outputs
+                ran.append(item)
+                continue
+            source, points = spec.tests[item]
+            if left() <= 0:
+                message = (f"TimeoutError: not run: the submission used its whole time budget ({budget:.0f} s) "
+                           "before this check")
+                result.cells[item] = CellVerdict(item, 0.0, points, message)
+                result.outputs[index] = [_error_output(message)]
                 continue
             if not box.alive:  # a cell or test before killed it or timed out: start again, replay the cells
                 box.start()
-                for number, text in enumerate(student_cells, start=1):
-                    box.run_cell(_transform(text), str(number), timeout)
-            source, points = spec.tests[item]
-            result.cells[item] = _run_test(box, item, source, points, grader_namespace, timeout)
+                for number, text in enumerate(ran, start=1):
+                    box.run_cell(_transform(text), f"replay {number}", max(0.1, min(timeout, left())))
+                box.take_output()
+            limit = min(timeout, left())
+            verdict, printed, error = _run_test(box, item, source, points, grader_namespace, limit)
+            if "timed out" in verdict.message:
+                result.timed_out.append(f"{item} (limit {limit:.0f} s)")
+            result.cells[item] = verdict
+            out, err = box.take_output()
+            outputs = [_stream(name, text) for name, text in (("stdout", printed + out), ("stderr", err)) if text]
+            if error is not None:
+                outputs.append(_error_output(error))
+            result.outputs[index] = outputs
         result.refused = list(box.refused)
     result.seconds = time.monotonic() - started
     return result
 
 
 def _run_test(box: Sandbox, grade_id: str, source: str, points: float, grader_namespace: dict,
-              timeout: float) -> CellVerdict:
+              timeout: float) -> tuple[CellVerdict, str, BaseException | None]:
+    """Run one test cell here, calling the student's functions in ``box``: ``(verdict, printed, error)``."""
     namespace = dict(grader_namespace)
     wanted = [name for name in _loaded_names(source) if name not in namespace]
+    printed = io.StringIO()
     try:
         namespace.update(box.get(wanted))
         box.deadline = time.monotonic() + timeout
-        with contextlib.redirect_stdout(io.StringIO()):  # the visible checks' ticks: not needed here
+        with contextlib.redirect_stdout(printed):
             exec(compile(source, f"<test {grade_id}>", "exec"), namespace)
-    except SandboxError as error:
-        return CellVerdict(grade_id, 0.0, points, f"SandboxError: {error}")
     except Exception as error:  # noqa: BLE001 (any failure of the test cell scores zero, as in nbgrader)
-        return CellVerdict(grade_id, 0.0, points, _diagnosis(error))
+        return CellVerdict(grade_id, 0.0, points, _diagnosis(error)), printed.getvalue()[:20_000], error
     finally:
         box.deadline = None
-    return CellVerdict(grade_id, points, points)
+    return CellVerdict(grade_id, points, points), printed.getvalue()[:20_000], None
 
 
 def regrade_file(source_path: Path, submitted_path: Path, course_root: Path, scratch: Path, **options) -> RegradeResult:

@@ -21,11 +21,13 @@ collected in :attr:`Sandbox.refused`.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import io
 import json
 import os
 import pickle
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -41,8 +43,12 @@ from .wire import MAX_MESSAGE, CallbackMarker, ProtocolError, Ref, RngState, Stu
 CHILD = Path(__file__).with_name("child.py")
 
 #: Resource limits of the student's process (``resource`` names): 2 GiB of address space, 10 minutes
-#: of CPU time in all, files of at most 16 MiB, no core dumps.
-DEFAULT_LIMITS = {"RLIMIT_AS": 2 * 1024 ** 3, "RLIMIT_CPU": 600, "RLIMIT_FSIZE": 16 * 1024 ** 2, "RLIMIT_CORE": 0}
+#: of CPU time in all, files of at most 16 MiB, 256 open files, no core dumps.
+DEFAULT_LIMITS = {"RLIMIT_AS": 2 * 1024 ** 3, "RLIMIT_CPU": 600, "RLIMIT_FSIZE": 16 * 1024 ** 2,
+                  "RLIMIT_NOFILE": 256, "RLIMIT_CORE": 0}
+
+#: Characters of stdout (and of stderr) kept per request, as in the student's process.
+MAX_OUTPUT = 20_000
 
 
 class SandboxError(RuntimeError):
@@ -183,14 +189,17 @@ def child_environment(work: Path) -> dict:
 class _Process:
     """A student's process: its pid, the pipe the grader writes to, the descriptor it reads from."""
 
-    def __init__(self, pid: int, writer, reader: int, popen: subprocess.Popen | None = None):
-        self.pid, self.writer, self.reader, self.popen = pid, writer, reader, popen
+    def __init__(self, pid: int, writer, reader: int, popen: subprocess.Popen | None = None,
+                 zygote: "Zygote | None" = None):
+        self.pid, self.writer, self.reader, self.popen, self.zygote = pid, writer, reader, popen, zygote
 
     def alive(self) -> bool:
         if self.popen is not None:
             return self.popen.poll() is None
+        if self.zygote is not None and self.pid in self.zygote.codes:
+            return False
         try:
-            os.kill(self.pid, 0)  # a zygote's child: reaped by the kernel when it exits (no zombie)
+            os.kill(self.pid, 0)  # a zygote's child (a zombie for a moment, until the zygote reaps it)
             return True
         except ProcessLookupError:
             return False
@@ -199,7 +208,7 @@ class _Process:
 
     def exit_code(self) -> int | None:
         if self.popen is None:
-            return None
+            return self.zygote.exit_code(self.pid) if self.zygote is not None else None
         with _suppress():
             return self.popen.wait(timeout=10)
         return None
@@ -244,6 +253,7 @@ class Zygote:
                                       cwd=str(workdir), env=child_environment(workdir), start_new_session=True)
         theirs.close()
         self.buffer = b""
+        self.codes: dict[int, int] = {}  # pid -> exit code of the children that ended
 
     def serves(self, setup: list[str], sys_path: list[str]) -> bool:
         return list(setup) == self.setup and list(sys_path) == self.sys_path and self.popen.poll() is None
@@ -259,18 +269,43 @@ class Zygote:
             os.close(to_child_r)
             os.close(from_child_w)
         deadline = time.monotonic() + timeout
-        while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.socket], [], [], max(0.0, left))
-            chunk = self.socket.recv(4096) if ready else b""
-            if not chunk:
+        while True:
+            message = self._next(deadline)
+            if message is None:
                 os.close(to_child_w)
                 os.close(from_child_r)
                 raise SandboxError("the zygote did not fork a student's process")
+            if "pid" in message:
+                return _Process(int(message["pid"]), os.fdopen(to_child_w, "wb", buffering=0), from_child_r,
+                                zygote=self)
+
+    def _next(self, deadline: float) -> dict | None:
+        """The zygote's next message (a fork's pid; an exit status is filed in :attr:`codes`), or ``None``."""
+        while True:
+            while b"\n" in self.buffer:
+                line, self.buffer = self.buffer.split(b"\n", 1)
+                message = json.loads(line)
+                if "exited" in message:
+                    self.codes[int(message["exited"])] = int(message["code"])
+                else:
+                    return message
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.socket], [], [], max(0.0, left))
+            chunk = self.socket.recv(65536) if ready else b""
+            if not chunk:
+                return None
             self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        pid = json.loads(line)["pid"]
-        return _Process(int(pid), os.fdopen(to_child_w, "wb", buffering=0), from_child_r)
+            if not b"\n" in self.buffer and time.monotonic() >= deadline:
+                return None
+
+    def exit_code(self, pid: int, wait: float = 2.0) -> int | None:
+        """How the zygote's child ``pid`` ended (``None`` if the zygote did not say within ``wait`` seconds)."""
+        deadline = time.monotonic() + wait
+        while pid not in self.codes and time.monotonic() < deadline:
+            with _suppress():
+                if self._next(min(deadline, time.monotonic() + 0.2)) is None and self.popen.poll() is not None:
+                    break
+        return self.codes.pop(pid, None)
 
     def close(self) -> None:
         with _suppress():
@@ -317,8 +352,13 @@ class Sandbox:
     """One student's process. ``with Sandbox(...) as box: box.run_cell(...); box.get([...])``."""
 
     def __init__(self, *, setup: list[str], policy: dict, sys_path: list[str], scratch: Path,
-                 limits: dict | None = None, start_timeout: float = 120.0, zygote: "Zygote | None" = None):
+                 limits: dict | None = None, start_timeout: float = 120.0, zygote: "Zygote | None" = None,
+                 confine: bool = True):
         self.setup, self.policy, self.sys_path = list(setup), dict(policy), list(sys_path)
+        self.confine = confine  # False only in the weak mode an instructor asked for (see confine.probe)
+        self.hung: set[str] = set()  # names of the student's functions that ran out of time once
+        self.stdout: list[str] = []  # what the student's code printed since the last take_output()
+        self.stderr: list[str] = []
         self.scratch = Path(scratch)
         self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
         self.start_timeout = start_timeout
@@ -336,10 +376,10 @@ class Sandbox:
         work = self.scratch / f"run-{self.starts}"
         work.mkdir(parents=True, exist_ok=True)
         (work / "mpl").mkdir(exist_ok=True)
-        policy = dict(self.policy, allow_write=[str(work)])
+        policy = dict(self.policy, write=[str(work)])
         config = work.parent / f"config-{self.starts}.json"
         config.write_text(json.dumps({"sys_path": self.sys_path, "scratch": str(work), "setup": self.setup,
-                                      "policy": policy, "limits": self.limits}))
+                                      "policy": policy, "limits": self.limits, "confine": self.confine}))
         if self.zygote is not None and self.zygote.serves(self.setup, self.sys_path):
             self.process = self.zygote.spawn(config, timeout=self.start_timeout)
         else:
@@ -411,18 +451,39 @@ class Sandbox:
                 reason = f" (signal {signal.Signals(-code).name})"
         elif code is not None:
             reason = f" (exit code {code})"
+        if code == -signal.SIGSYS:
+            self.refused.append(("forbidden system call", "the kernel killed the student's process (SIGSYS) for a "
+                                 "system call outside the sandbox's rules (a process, socket, signal, ptrace, ...)"))
+            raise SandboxError("the student's process was stopped by the kernel for a forbidden system call "
+                               "(starting a process, opening a socket, signalling another process, ...)")
         raise SandboxError(f"the student's process died{reason}: it exited, was killed, or ran out of memory or CPU time")
 
+    def _broken(self, what: str):
+        """The student's process wrote something no honest process writes to its pipe: stop it, record it."""
+        self.refused.append(("protocol", f"the student's process wrote to the grader's pipe what the sandbox "
+                                         f"never sends: {what[:200]}"))
+        self.close()
+        raise SandboxError(f"the student's process broke the protocol: {what[:300]}")
+
     def _receive(self) -> tuple[dict, list[bytes]]:
+        """The next reply of the student's process (refusals reported on their own are filed on the way)."""
+        while True:
+            header, buffers = self._receive_one()
+            if header.get("kind") != "refused":
+                return header, buffers
+
+    def _receive_one(self) -> tuple[dict, list[bytes]]:
         size = struct.unpack(">Q", self._read(8))[0]
         if size > MAX_MESSAGE:
-            self.close()
-            raise SandboxError(f"the student's process sent a message of {size} bytes (the limit is {MAX_MESSAGE})")
+            self._broken(f"it sent a message of {size} bytes (the limit is {MAX_MESSAGE})")
         try:
             header, buffers = split_message(self._read(size))
         except ProtocolError as error:
-            self.close()
-            raise SandboxError(f"the student's process broke the protocol: {error}") from None
+            self._broken(str(error))
+        for name, target in (("stdout", self.stdout), ("stderr", self.stderr)):
+            text = header.get(name)
+            if isinstance(text, str) and text and sum(map(len, target)) < MAX_OUTPUT:
+                target.append(_cap(text))
         refused = header.get("refused", [])
         if isinstance(refused, list):
             for item in refused[:1000]:
@@ -444,10 +505,8 @@ class Sandbox:
                     self._serve_callback(header, buffers, resolver, callbacks)
                     continue
             except ProtocolError as error:
-                self.close()
-                raise SandboxError(f"the student's process broke the protocol: {error}") from None
-            self.close()
-            raise SandboxError(f"the student's process sent an unexpected message {str(kind)[:40]!r}")
+                self._broken(str(error))
+            self._broken(f"an unexpected message {str(kind)[:40]!r}")
 
     def _serve_callback(self, header: dict, buffers: list[bytes], resolver: _Resolver, callbacks: list) -> None:
         number = header.get("id")
@@ -496,6 +555,12 @@ class Sandbox:
         error.student_traceback = where
         return error
 
+    def take_output(self) -> tuple[str, str]:
+        """``(stdout, stderr)`` printed by the student's code since the last call (at most ``MAX_OUTPUT`` each)."""
+        out, err = _cap("".join(self.stdout)), _cap("".join(self.stderr))
+        self.stdout, self.stderr = [], []
+        return out, err
+
     # -- requests -----------------------------------------------------------------------------------
     def run_cell(self, source: str, label: str, timeout: float) -> BaseException | None:
         """Run one cell of the student's code; return its exception (``None`` if it ran)."""
@@ -534,8 +599,19 @@ class Sandbox:
         return found
 
     def call(self, function: RemoteFunction, args: tuple, kwargs: dict):
+        if function.__name__ in self.hung:
+            raise SandboxError(f"timed out: {function.__name__} did not finish within the time limit in an earlier "
+                               "check, so it is not called again (an endless loop, or far too slow)")
         if not self.alive:
             raise SandboxError("the student's process is not running (it died or timed out before)")
+        try:
+            return self._call(function, args, kwargs)
+        except SandboxError as error:
+            if str(error).startswith("timed out"):
+                self.hung.add(function.__name__)
+            raise
+
+    def _call(self, function: RemoteFunction, args: tuple, kwargs: dict):
         callbacks: list = []
         message = {"op": "call", "target": function.handle.number,
                    "args": _replace_callables(list(args), callbacks),
@@ -548,6 +624,13 @@ class Sandbox:
         resolver.resolve(value["args"])
         resolver.resolve(value["kwargs"])
         return resolver.resolve(value["result"])
+
+
+def _cap(text: str) -> str:
+    """``text`` cut to ``MAX_OUTPUT`` characters, saying so (the child's own note may follow the limit)."""
+    if len(text) <= MAX_OUTPUT + 200:
+        return text
+    return text[:MAX_OUTPUT] + f"\n[... {len(text) - MAX_OUTPUT} more characters of output not kept]\n"
 
 
 def _generator(state) -> np.random.Generator | StudentObject:
@@ -602,34 +685,73 @@ class _suppress:
         return True
 
 
+def _helper_copy(helper: Path) -> Path:
+    """A private copy of the helper package ``dlopt`` (a folder holding only ``dlopt/``), made once per content.
+
+    The student's process may read it; it must not read the folder the package lives in (the course).
+    """
+    digest = hashlib.sha256()
+    files = sorted(path for path in helper.rglob("*.py") if "__pycache__" not in path.parts)
+    for path in files:
+        digest.update(str(path.relative_to(helper)).encode() + b"\0" + path.read_bytes() + b"\0")
+    shelf = Path(tempfile.gettempdir()) / f"dlopt-helper-{os.getuid()}" / digest.hexdigest()[:16]
+    if not (shelf / "dlopt").is_dir():
+        shelf.parent.mkdir(mode=0o755, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=shelf.parent))
+        for path in files:
+            target = partial / "dlopt" / path.relative_to(helper)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        os.chmod(partial, 0o755)
+        try:
+            os.rename(partial, shelf)
+        except OSError:  # another worker made it first
+            shutil.rmtree(partial, ignore_errors=True)
+    return shelf
+
+
+#: Files and folders of the system that the Python runtime, numpy and matplotlib read (never written).
+SYSTEM_READ = ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/localtime", "/etc/fonts", "/dev/null",
+               "/dev/zero", "/dev/urandom", "/dev/random", "/proc/cpuinfo", "/sys/devices/system/cpu"]
+
+
 def sandbox_paths(course_root: Path, extra_deny: list[str] = ()) -> tuple[list[str], dict]:
     """``(sys_path, policy)`` for a student's process of the course in ``course_root``.
 
     ``sys_path``: the folders of numpy, matplotlib & co. (this interpreter's site-packages) and a
-    folder with only the ``dlopt`` helper package. ``policy``: reading is refused under the course
-    root (except ``dlopt/``), the reference package, its editable-install files and the temporary
-    folders of grading (``extra_deny``); writing is allowed only in the process's scratch folder.
+    folder with only a copy of the ``dlopt`` helper package. ``policy["read"]``: what the process may
+    read: this interpreter's standard library and site-packages, the helper copy and the system files
+    of :data:`SYSTEM_READ` -- minus the course folder, the reference package (and its install records)
+    and ``extra_deny`` (the grading's temporary folders), cut out by :func:`confine.cover`. A folder
+    asked for explicitly (a virtual environment inside the course folder) stays readable.
+    ``policy["listable"]``: the folders that were split (their entries can be listed, as Python's import
+    system does, but only the files of ``read`` can be opened). ``policy["write"]`` is set per process
+    to its scratch folder.
     """
+    import sysconfig
+
     import dlopt.problems
     import dlopt_reference.optim
+
+    from . import confine
 
     course_root = Path(course_root).resolve()
     site = sorted({str(Path(np.__file__).resolve().parent.parent)})
     helper = Path(dlopt.problems.__file__).resolve().parent
     reference = Path(dlopt_reference.optim.__file__).resolve().parent
-    deny = [str(course_root), str(reference.parent), *map(str, extra_deny)]
-    always = [str(reference)]
+    shelf = _helper_copy(helper)
+    runtime = {str(Path(sysconfig.get_paths()[key]).resolve()) for key in ("stdlib", "platstdlib")}
+    runtime.add(str(Path(sys.base_prefix, "lib").resolve()))  # libpython, when it is a shared library
+    excluded = [str(course_root), str(reference), str(reference.parent), *map(str, extra_deny)]
     for folder in site:
-        always += [str(path) for path in Path(folder).glob("*dlopt_reference*")]
-    shelf = Path(tempfile.gettempdir()) / f"dlopt-helper-{os.getuid()}"
-    shelf.mkdir(exist_ok=True)
-    link = shelf / "dlopt"
-    if not (link.is_symlink() and link.resolve() == helper):
-        temporary = shelf / f".dlopt-{os.getpid()}"
-        with _suppress():
-            temporary.unlink()
-        temporary.symlink_to(helper)
-        os.replace(temporary, link)
-    policy = {"restrict_proc": True, "forbid_reference": True, "deny_read": deny, "allow_read": [str(helper), *site], "deny_read_always": always,
-              "allow_files": [str(CHILD.resolve())]}
-    return [*site, str(shelf)], policy
+        excluded += [str(path) for path in Path(folder).glob("*dlopt_reference*")]
+        excluded += [str(path) for path in Path(folder).glob("__editable__*")]
+    roots = sorted({os.path.realpath(root) for root in {*runtime, *site, str(shelf), *SYSTEM_READ}
+                    if os.path.lexists(root)})
+    excluded = [os.path.realpath(path) for path in excluded]
+    readable = confine.cover(roots, excluded)
+    # a root split around what it must not show stays listable (imports list site-packages), unread
+    listable = sorted({str(folder) for path in excluded for folder in Path(path).parents
+                       for root in roots if folder == Path(root) or Path(root) in folder.parents}
+                      - set(readable))
+    return [*site, str(shelf)], {"read": readable, "write": [], "listable": listable}

@@ -16,7 +16,7 @@ import struct
 
 import numpy as np
 
-MAX_MESSAGE = 512 * 1024 * 1024
+MAX_MESSAGE = 64 * 1024 * 1024
 MAX_DEPTH = 80
 _DTYPE_KINDS = "biufc"
 
