@@ -20,3 +20,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # The per-cell time limit (ExecutePreprocessor.timeout is ignored by nbgrader 0.9).
 c.Execute.timeout = 120
+
+# `nbgrader collect` (from an exchange) with the course's collector: submission times from the kernel's
+# change times, never from what the student's process wrote; links in a submission are never followed.
+c.ExchangeFactory.collect = "dlopt_reference.course.trusted_collect.TrustedCollect"

@@ -201,3 +201,22 @@ def test_commands_are_registered(capsys):
             main([command, "--help"])
         assert exit_info.value.code == 0
         assert option in capsys.readouterr().out
+
+
+def test_grade_refuses_a_machine_that_cannot_confine_students_code(monkeypatch, tmp_path):
+    """Without Landlock or seccomp, ``grade`` says what is missing and runs nothing (unless told to)."""
+    from dlopt_reference.course import grade_class as module
+
+    monkeypatch.setattr(module, "check_isolation", lambda: ["Landlock is not available (the kernel says ENOSYS)"])
+    with pytest.raises(module.GradingSetupError) as refused:
+        module.grade_class(tmp_path, ["01_sgd"])
+    message = str(refused.value)
+    assert "Landlock is not available" in message and "--allow-weak-isolation" in message
+    assert not (tmp_path / "autograded").exists()  # nothing ran, nothing was written
+
+
+def test_the_isolation_check_passes_on_this_machine():
+    """CI's kernel must offer what the sandbox needs; otherwise every grading test here proves nothing."""
+    from dlopt_reference.course.integrity import check_isolation
+
+    assert check_isolation() == []

@@ -533,7 +533,7 @@ def test_no_secret_in_any_autograded_notebook_or_feedback_of_an_attacker(graded)
 @pytest.mark.parametrize("name", ["endless_loop", "endless_cell", "sleepy_cells"])
 def test_time_is_bounded_by_the_budget(graded, name):
     seconds = graded["seconds"][f"attack_{name}"]
-    assert seconds <= 1.5 * CELL_TIMEOUT + 10, f"{name} took {seconds} s (limit {CELL_TIMEOUT} s per cell)"
+    assert seconds <= 1.5 * CELL_TIMEOUT + 15, f"{name} took {seconds} s (limit {CELL_TIMEOUT} s per cell)"
 
 
 def test_output_is_capped(graded):

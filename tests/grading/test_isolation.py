@@ -220,3 +220,38 @@ def test_children_of_a_zygote_are_fresh_and_locked_down(course_root, tmp_path):
             assert second.get(["x", "y"]).keys() == {"y"}  # nothing left from the first student
     finally:
         zygote.close()
+
+
+def test_a_call_the_kernel_forbids_ends_the_process_and_is_recorded(course_root, tmp_path):
+    """``pidfd_open`` passes the audit hook (it raises no audit event); seccomp kills the process for it."""
+    sys_path, policy = sandbox_paths(course_root)
+    with Sandbox(setup=[], policy=policy, sys_path=sys_path, scratch=tmp_path) as sandbox:
+        assert sandbox.run_cell("x = 1", "1", 60) is None
+        error = sandbox.run_cell("import os\nos.pidfd_open(os.getpid())", "2", 60)
+        assert isinstance(error, SandboxError) and "forbidden system call" in str(error)
+        assert [event for event, _ in sandbox.refused] == ["forbidden system call"]
+        assert not sandbox.alive
+
+
+def test_what_a_cell_prints_comes_back_capped(course_root, tmp_path):
+    from dlopt_reference.isolation.sandbox import MAX_OUTPUT
+
+    sys_path, policy = sandbox_paths(course_root)
+    with Sandbox(setup=[], policy=policy, sys_path=sys_path, scratch=tmp_path) as sandbox:
+        assert sandbox.run_cell("import sys\nprint('hello')\nprint('careful', file=sys.stderr)", "1", 60) is None
+        assert sandbox.take_output() == ("hello\n", "careful\n")
+        assert sandbox.run_cell("for _ in range(100):\n    print('x' * 100_000)", "2", 60) is None
+        out, err = sandbox.take_output()
+        assert out.startswith("x" * 1000) and len(out) < MAX_OUTPUT + 200 and "more characters of output not kept" in out
+
+
+def test_the_student_process_reads_only_its_allow_list(course_root, tmp_path):
+    """The course folder (sources, gradebook) is not readable; the helper package and numpy are."""
+    sys_path, policy = sandbox_paths(course_root)
+    assert not any(Path(path) == course_root or course_root in Path(path).parents and "site-packages" not in path
+                   for path in policy["read"])
+    with Sandbox(setup=["import numpy as np"], policy=policy, sys_path=sys_path, scratch=tmp_path) as sandbox:
+        assert sandbox.run_cell("import dlopt.problems, scipy.special, json", "1", 60) is None
+        error = sandbox.run_cell(f"open({str(course_root / 'exercises' / '01_sgd' / '01_sgd.ipynb')!r}).read()", "2", 60)
+        assert isinstance(error, PermissionError)
+        assert ("reading", str(course_root / "exercises" / "01_sgd" / "01_sgd.ipynb")) in sandbox.refused

@@ -169,9 +169,44 @@ def bench_grading(course_root: Path, students: int = 6, assignments: list[str] |
             print("\n".join(problems[:20]))
             return 1
         print("scores: identical for every (student, assignment, grade cell)")
-        return 0
+        return bench_endless_loop(course_root, workdir / "loop", students, workers)
     finally:
         if keep:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+ENDLESS_CELL_TIMEOUT = 10  #: the per-cell limit of the endless-loop experiment (seconds)
+
+
+def bench_endless_loop(course_root: Path, workdir: Path, students: int, workers: int) -> int:
+    """``students`` model answers of 01_sgd graded alone, then with one endless loop added.
+
+    Target: the class with the loop takes at most 1.2 times the class alone plus the loop's bound (1.5
+    times the per-cell limit, here ``ENDLESS_CELL_TIMEOUT``): one hostile submission costs one worker its
+    bound, never the class.
+    """
+    course = NbgraderCourse.copy_of(course_root, workdir / "alone", ["01_sgd"])
+    with open(course.root / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.Execute.timeout = {ENDLESS_CELL_TIMEOUT}\n")
+    course.generate("01_sgd")
+    source, release = course.source("01_sgd"), course.release("01_sgd")
+    for k in range(students):
+        course.submit(f"s{k:03d}", "01_sgd", model_answer(source, release))
+    shutil.copytree(course.root, workdir / "with_loop", symlinks=True)
+    loop = model_answer(source, release, edit=lambda grade_id, code: "def sgd(w, dw, config=None):\n    while True:\n"
+                        "        pass" if grade_id == "sgd_impl" else code)
+    NbgraderCourse(workdir / "with_loop").submit("zz_endless_loop", "01_sgd", loop)
+    seconds = {}
+    for folder in ("alone", "with_loop"):
+        start = time.monotonic()
+        subprocess.run([sys.executable, "-m", "dlopt_reference.course", "grade", "01_sgd", "--root",
+                        str(workdir / folder), "--workers", str(workers), "--no-progress"],
+                       capture_output=True, text=True, env=_env())
+        seconds[folder] = time.monotonic() - start
+    bound = 1.2 * seconds["alone"] + 1.5 * ENDLESS_CELL_TIMEOUT
+    print(f"\nendless loop: {students} model answers {seconds['alone']:.1f} s; with one endless loop "
+          f"{seconds['with_loop']:.1f} s (target <= 1.2 x alone + 1.5 x the {ENDLESS_CELL_TIMEOUT} s cell limit "
+          f"= {bound:.1f} s) {'PASS' if seconds['with_loop'] <= bound else 'MISS'}")
+    return 0

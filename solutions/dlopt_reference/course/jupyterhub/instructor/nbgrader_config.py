@@ -37,3 +37,7 @@ c.CourseDirectory.db_url = os.environ.get(
 
 # Submissions are collected by student name; on a hub every student is their own OS user.
 c.CollectApp.check_owner = True
+
+# `nbgrader collect` with the course's collector: a submission's time is the kernel's record of when the
+# student last changed it (it cannot be forged earlier), and links in a submission are never followed.
+c.ExchangeFactory.collect = "dlopt_reference.course.trusted_collect.TrustedCollect"
