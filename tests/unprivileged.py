@@ -12,6 +12,7 @@ reachable by the account: ``.ci/run`` grants traversal (``o+x``) on their parent
 
 from __future__ import annotations
 
+import atexit
 import os
 import pwd
 import shutil
@@ -60,9 +61,11 @@ def check_reachable() -> None:
 
 
 def world_folder(prefix: str) -> Path:
-    """A new folder under the system's temporary folder, owned by the grading account, that it can write."""
+    """A new folder under the system's temporary folder that the grading account can enter (give it the
+    contents with :func:`hand_over`); removed when the test process exits."""
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=tempfile.gettempdir()))
     os.chmod(folder, 0o755)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
 

@@ -159,6 +159,40 @@ print("{fake}", file=sys.__stderr__)
 open("/dev/tty", "w").write("{fake}")
 """
 
+REFUSAL_FLOOD = """
+import gc, struct, time, __main__
+child = next(o for o in gc.get_objects() if type(o).__name__ == "Child")
+frame = __main__.encode_message({"kind": "refused", "refused": [["a" * 100, "b" * 300]] * 1000,
+                                 "stdout": "", "stderr": ""}, [])
+frame = struct.pack(">Q", len(frame)) + frame
+def sgd(w, dw, config=None):
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        child.writer.write(frame)
+    return w, config
+"""
+
+JSON_BOMB = """
+import gc, json, struct
+child = next(o for o in gc.get_objects() if type(o).__name__ == "Child")
+def sgd(w, dw, config=None):
+    text = ('{"kind": "ok", "value": [' + ", ".join(["{}"] * 20_000_000) + ']}').encode()
+    child.writer.write(struct.pack(">Q", len(text) + 4) + struct.pack(">I", len(text)) + text)
+    return w, config
+"""
+
+TRACEBACK_INJECTION = """
+import gc
+child = next(o for o in gc.get_objects() if type(o).__name__ == "Child")
+def send_error(error, skip=0):
+    child.send({"kind": "error", "type": "ValueError", "module": "builtins", "message": "x", "traceback": [],
+                "where": [{sandbox!r}, 433, "INJECTED-BY-ATTACKER: your grade is under review"]})
+child.send_error = send_error
+def sgd(w, dw, config=None):
+    raise ValueError("x")
+"""
+
+
 # name -> (base, code added as a new cell right after the sgd_impl cell, or a replacement of the stub)
 ATTACKS = {
     # 1. IPython kernel tampering
@@ -243,6 +277,7 @@ ATTACKS = {
     "kernel_exit": ("blank", "import os\nos._exit(0)"),
     "endless_cell": ("blank", "while True:\n    pass"),
     "sleepy_cells": ("blank", None),  # every cell sleeps just under the limit (see _sleepy)
+    "printing_cells": ("blank", None),  # 80 cells, each printing as much as a cell may keep (see _printing)
     "big_file": ("blank", "with open('big', 'wb') as handle:\n    handle.write(b'x' * (200 * 1024 ** 2))"),
     "chmod": ("blank", "import os\nfor path in ({main_db!r}, {source_notebook!r}, {model_notebook!r}):\n"
                        "    for mode in (0, 0o777):\n        try:\n            os.chmod(path, mode)\n"
@@ -254,7 +289,55 @@ ATTACKS = {
     "proc_and_links": ("blank", PROC_AND_LINKS),
     "descriptors": ("blank", DESCRIPTORS),
     "secrets_to_feedback": ("blank", SECRETS_TO_FEEDBACK),
+    # 11. text meant for the grader's terminal, log and other students' feedback; odd text and metadata
+    "control_characters": ("blank", "for path in ('/nonexistent\\n{fake}\\nx', '/x\\x1b[2J\\x1b[H\\r{fake}'):\n"
+                                    "    try:\n        open(path)\n    except Exception:\n        pass"),
+    "surrogates": ("wrong", "try:\n    open('/nonexistent-\\udcff')\nexcept Exception:\n    pass\n"
+                            "print('hello \\udcff')\ntry:\n    raise ValueError('bad \\udcff value')\n"
+                            "except ValueError:\n    pass"),
+    "refusal_flood": ("blank", REFUSAL_FLOOD),
+    "json_bomb": ("blank", JSON_BOMB),
+    "traceback_injection": ("blank", TRACEBACK_INJECTION),
+    "scheduling": ("blank", "import os\nfor pid in range(1, 5000):\n    for change in (\n"
+                            "            lambda: os.setpriority(os.PRIO_PROCESS, pid, 19),\n"
+                            "            lambda: os.sched_setaffinity(pid, {0})):\n"
+                            "        try:\n            change()\n        except OSError:\n            pass"),
+    "metadata_edits": ("wrong", None),  # test cells made solutions, ungraded, worth "lots" (see _edit_metadata)
+    "many_cells": ("blank", None),  # 3,000 cells with made-up grade ids (see _many_cells)
 }
+
+#: right answers written the way students write them: each must get full marks
+HONEST = {  # a line added to sgd's body, just before it returns
+    "model_printing_to_stderr": 'import sys\n    print("debug: one step", file=sys.stderr)',
+    "model_with_a_function_in_config": 'config.setdefault("schedule", lambda step: 1.0)',
+}
+
+def _edit_metadata(notebook):
+    """A test cell made ungraded, one made a solution, one worth "lots", one cell's metadata a string."""
+    notebook = nbformat.from_dict(json.loads(nbformat.writes(notebook)))
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = meta.get("grade_id", "")
+        if grade_id == "sgd_hidden":
+            meta["grade"] = False
+        elif grade_id == "sgd_visible":
+            meta["solution"] = True
+        elif grade_id == "minibatches_hidden":
+            meta["points"] = "lots"
+        elif grade_id == "lr_range_test_text":
+            cell["metadata"]["nbgrader"] = "oops"
+    return notebook
+
+
+def _many_cells(notebook):
+    notebook = nbformat.from_dict(json.loads(nbformat.writes(notebook)))
+    for number in range(3000):
+        cell = nbformat.v4.new_code_cell("1")
+        cell.metadata["nbgrader"] = {"grade": True, "grade_id": f"bogus{number}", "points": 1, "solution": False,
+                                     "locked": False, "schema_version": 3}
+        notebook.cells.append(cell)
+    return notebook
+
 
 # name -> (base, what the folder holds besides or instead of a plain notebook; see _place_folder_attack)
 FOLDER_ATTACKS = {
@@ -271,7 +354,8 @@ for target in ("autograded/model", "submitted/model", "exercises"):
 """
 ISSUE_ATTACKS = ("input_transformer", "numpy_allclose", "gradebook", "dir_fd_read", "dir_fd_write")
 #: attacks whose base is scored exactly (the attack changes nothing the checks see)
-EXACT = ISSUE_ATTACKS + ("proc_and_links", "descriptors", "secrets_to_feedback", "chmod", "socket", "code_beside")
+EXACT = ISSUE_ATTACKS + ("proc_and_links", "descriptors", "secrets_to_feedback", "chmod", "socket", "code_beside",
+                         "surrogates", "control_characters", "scheduling", "metadata_edits")
 
 
 def _fill(code: str, values: dict[str, str]) -> str:
@@ -357,6 +441,13 @@ def _sleepy(notebook):
     return notebook
 
 
+def _printing(notebook):
+    """``notebook`` with 80 cells that each print 30,000 characters."""
+    for _ in range(80):
+        notebook = _with_cell(notebook, "print('y' * 30_000)")
+    return notebook
+
+
 def _place_folder_attack(course: NbgraderCourse, name: str, notebook, values: dict[str, str]) -> None:
     """A submission folder whose files attack the grader (see ``FOLDER_ATTACKS``)."""
     folder = course.root / "submitted" / f"attack_{name}" / ASSIGNMENT
@@ -420,7 +511,7 @@ def graded(course_root):
     import dlopt_reference.optim
 
     reference = Path(dlopt_reference.optim.__file__).resolve().parent
-    values = {"main_db": str(database), "main_root": str(course.root), "optim": str(reference / "optim.py"),
+    values = {"sandbox": str(reference / "isolation" / "sandbox.py"), "main_db": str(database), "main_root": str(course.root), "optim": str(reference / "optim.py"),
               "source_notebook": str(course.root / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
               "model_notebook": str(course.root / "submitted" / "model" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
               "fake": FAKE}
@@ -430,11 +521,27 @@ def graded(course_root):
             notebook = _edit_tests(bases[base])
         elif name == "sleepy_cells":
             notebook = _sleepy(bases[base])
+        elif name == "printing_cells":
+            notebook = _printing(bases[base])
+        elif name == "metadata_edits":
+            notebook = _edit_metadata(bases[base])
+        elif name == "many_cells":
+            notebook = _many_cells(bases[base])
         else:
             notebook = _with_cell(bases[base], _fill(code, values))
         course.submit(f"attack_{name}", ASSIGNMENT, notebook)
     for name, base in FOLDER_ATTACKS.items():
         _place_folder_attack(course, name, bases[base], values)
+    for name, line in HONEST.items():
+        course.submit(name, ASSIGNMENT, model_answer(source, release, edit=lambda grade_id, code, line=line: code.replace(
+            "    return next_w, config", f"    {line}\n    return next_w, config") if grade_id == "sgd_impl" else code))
+    # a file whose name is not UTF-8, beside a right answer (a zip made with another encoding does this)
+    course.submit("model_odd_file_name", ASSIGNMENT, model_answer(source, release))
+    (course.root / "submitted" / "model_odd_file_name" / ASSIGNMENT).joinpath(os.fsdecode(b"caf\xe9.py")).write_text("")
+    # a timestamp that overflows when read
+    course.submit("model_odd_timestamp", ASSIGNMENT, model_answer(source, release))
+    (course.root / "submitted" / "model_odd_timestamp" / ASSIGNMENT / "timestamp.txt").write_text(
+        "0001-01-01T00:30:00+01:00")
     hand_over(course.root)
 
     before = {
@@ -444,7 +551,8 @@ def graded(course_root):
         "config": _sha(course.root / "nbgrader_config.py"),
         "reference": _tree(reference),
     }
-    attackers = ["blank", *(f"attack_{name}" for name in [*ATTACKS, *FOLDER_ATTACKS])]
+    attackers = ["blank", *(f"attack_{name}" for name in [*ATTACKS, *FOLDER_ATTACKS]), *HONEST,
+                 "model_odd_file_name", "model_odd_timestamp"]
     run = _grade(course.root, *attackers)
     after = {
         "rows": _rows(database, ["model", "wrong"]),
@@ -465,16 +573,42 @@ def test_the_grader_survives_every_attack(graded):
     run = graded["run"]
     assert "Traceback" not in run.stdout + run.stderr, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.returncode == 1  # the refused folders are reported as not graded
-    graded_count = 1 + len(ATTACKS) + 1  # blank, every notebook attack, and the notebook beside code
+    # blank, every notebook attack but the one with too many cells, the notebook beside code, the honest ones
+    graded_count = 1 + len(ATTACKS) - 1 + 1 + len(HONEST) + 2
     assert f"graded {graded_count}, " in run.stdout, run.stdout + run.stderr
 
 
 def test_nothing_of_an_attacker_reaches_the_graders_terminal(graded):
+    """No line of ``grade``'s output is an attacker's (an incident quotes them escaped, on its own line)."""
     run = graded["run"]
-    assert FAKE not in run.stdout + run.stderr
+    lines = (run.stdout + run.stderr).splitlines()
+    assert not [line for line in lines if line.lstrip().startswith(("FAKE", "\r"))]
+    assert "\x1b" not in run.stdout + run.stderr
+    log = (graded["course"].root / "autograded" / "grade_class.log").read_text()
+    assert not [line for line in log.splitlines() if line.lstrip().startswith("FAKE")]
 
 
-@pytest.mark.parametrize("name", list(ATTACKS))
+def test_right_answers_written_as_students_write_them_get_full_marks(graded):
+    for student in [*HONEST, "model_odd_file_name", "model_odd_timestamp"]:
+        assert graded["scores"].get(student) == 9.0, (student, graded["run"].stdout[-3000:])
+
+
+def test_no_attacker_writes_into_another_students_feedback(graded):
+    root = graded["course"].root
+    for path in (root / "autograded").glob("*/01_sgd/01_sgd.ipynb"):
+        outputs = json.dumps([cell.get("outputs", []) for cell in json.loads(path.read_text())["cells"]])
+        assert "INJECTED-BY-ATTACKER" not in outputs, path
+        assert "raise SandboxError" not in outputs and "sandbox.py" not in outputs, path  # no line of the grader
+
+
+def test_a_notebook_with_thousands_of_cells_is_refused_quickly(graded):
+    run = graded["run"]
+    line = next(line for line in run.stdout.splitlines() if "attack_many_cells / 01_sgd:" in line)
+    assert "the limit is 2000" in line
+    assert "attack_many_cells" not in graded["seconds"]
+
+
+@pytest.mark.parametrize("name", [name for name in ATTACKS if name != "many_cells"])
 def test_no_attack_scores_more_than_its_base_and_each_is_scored(graded, name):
     scores = graded["scores"]
     base = ATTACKS[name][0]
@@ -530,16 +664,20 @@ def test_no_secret_in_any_autograded_notebook_or_feedback_of_an_attacker(graded)
         assert not found, f"{path.relative_to(root)} holds reference lines: {found[:3]}"
 
 
-@pytest.mark.parametrize("name", ["endless_loop", "endless_cell", "sleepy_cells"])
+@pytest.mark.parametrize("name", ["endless_loop", "endless_cell", "sleepy_cells", "refusal_flood", "json_bomb"])
 def test_time_is_bounded_by_the_budget(graded, name):
     seconds = graded["seconds"][f"attack_{name}"]
     assert seconds <= 1.5 * CELL_TIMEOUT + 15, f"{name} took {seconds} s (limit {CELL_TIMEOUT} s per cell)"
 
 
 def test_output_is_capped(graded):
-    notebook = graded["course"].root / "autograded" / "attack_output_flood" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    assert notebook.stat().st_size < 1_000_000
-    assert "more characters of output not kept" in notebook.read_text()
+    root = graded["course"].root / "autograded"
+    flood = root / "attack_output_flood" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert flood.stat().st_size < 1_000_000
+    assert "more characters of output not kept" in flood.read_text()
+    many = root / "attack_printing_cells" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert many.stat().st_size < 1_000_000  # 80 cells x 20,000 kept characters would be 1.6 MB
+    assert "the submission printed more than" in many.read_text()
 
 
 # Attacks on the student's own process only (IPython's transformers, numpy's functions, builtins) change
@@ -547,7 +685,8 @@ def test_output_is_capped(graded):
 @pytest.mark.parametrize("name", ["gradebook", "call_the_reference",
                                   "reference_source_from_disk", "processes", "kill_the_grader", "ctypes_libc",
                                   "other_files", "grading_module", "dir_fd_read", "dir_fd_write", "proc_and_links",
-                                  "secrets_to_feedback", "chmod", "socket", "descriptors", *FOLDER_ATTACKS])
+                                  "secrets_to_feedback", "chmod", "socket", "descriptors", "control_characters",
+                                  "refusal_flood", "json_bomb", *FOLDER_ATTACKS])
 def test_attacks_are_recorded_as_incidents(graded, name):
     mine = [incident for incident in graded["incidents"] if incident.student == f"attack_{name}"]
     assert mine, f"no incident recorded for {name}; all incidents:\n" + "\n".join(map(str, graded["incidents"]))

@@ -27,13 +27,14 @@ ASSIGNMENT = "01_sgd"
 COURSE_ID = "dlopt"
 CLAIMED = "2020-01-01 00:00:00.000000 UTC"
 TRUSTED = 'c.ExchangeFactory.collect = "dlopt_reference.course.trusted_collect.TrustedCollect"\n'
+STOCK = 'c.ExchangeFactory.collect = "nbgrader.exchange.default.collect.ExchangeCollect"\n'
 
 
 def _course(base: Path, exchange: Path, course_root: Path, trusted: bool) -> NbgraderCourse:
     course = NbgraderCourse.copy_of(course_root, base, [ASSIGNMENT])
     with open(course.root / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.Exchange.root = {str(exchange)!r}\nc.CourseDirectory.course_id = {COURSE_ID!r}\n"
-                     + (TRUSTED if trusted else ""))
+                     + (TRUSTED if trusted else STOCK))  # the course's own config selects the trusted one
     course.generate(ASSIGNMENT)
     return course
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -106,16 +105,6 @@ def test_chapter1_checks_print_nothing(check, function, capfd):
         check(function)
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
-
-
-def test_chapter1_checks_are_fast():
-    for check, functions in ((check_minibatches, [m.function for m in MINIBATCH_MISTAKES]),
-                             (check_lr_range_test, [m.function for m in LR_RANGE_MISTAKES])):
-        for function in functions:
-            start = time.perf_counter()
-            with pytest.raises(GradingFailure):
-                check(function)
-            assert time.perf_counter() - start < 1.0
 
 
 def test_a_crash_names_the_call():

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -89,11 +88,9 @@ def _message(check, function, *args) -> str:
 # ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(PLAIN))
-def test_reference_passes_and_is_fast(name):
+def test_reference_passes(name):
     check, reference, _ = PLAIN[name]
-    start = time.perf_counter()
     check(reference)
-    assert time.perf_counter() - start < 1.0
 
 
 @pytest.mark.parametrize("name, index", [(name, i) for name, entry in sorted(PLAIN.items()) for i in range(len(entry[2]))])
@@ -135,9 +132,7 @@ def test_batchnorm_backward_with_a_wrong_forward_says_so():
                                          for i in range(len(mistakes)) if mistakes[i].function is not None])
 def test_catalogued_mistake_is_diagnosed(name, index):
     mistake = PLAIN_CATALOGUES[name][index]
-    start = time.perf_counter()
     message = _message(ALL_CHECKS[name], mistake.function)
-    assert time.perf_counter() - start < 2.0
     assert f"This looks like: {mistake.description}" in message, message
 
 

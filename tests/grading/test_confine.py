@@ -351,6 +351,27 @@ def test_file_attacks_are_refused(tmp_path):
     assert len(os.listdir(tree["allowed"])) == 7
 
 
+SCHEDULING_ATTACKS = '''
+    attempt("lower a bystander's priority", lambda: os.setpriority(os.PRIO_PROCESS, ARGS["victim"], 19))
+    attempt("pin a bystander to one CPU", lambda: os.sched_setaffinity(ARGS["victim"], {0}))
+    attempt("make a bystander idle", lambda: os.sched_setscheduler(ARGS["victim"], os.SCHED_IDLE, os.sched_param(0)))
+'''
+
+
+def test_the_scheduling_of_other_processes_cannot_be_changed(tmp_path):
+    """Priorities and CPU affinity may name any process of the same user: the grader's, a classmate's."""
+    _require_kernel()
+    with _victim() as victim:
+        control = _results(_run(_make_tree(tmp_path / "control"), SCHEDULING_ATTACKS, confine=False,
+                                victim=victim.pid))
+    assert control and all(outcome == "ok" for outcome in control.values()), control
+    with _victim() as victim:
+        confined = _results(_run(_make_tree(tmp_path / "confined"), SCHEDULING_ATTACKS, victim=victim.pid))
+        assert all(outcome == "EPERM" for outcome in confined.values()), confined
+        assert os.getpriority(os.PRIO_PROCESS, victim.pid) == os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.sched_getscheduler(victim.pid) == os.sched_getscheduler(0)
+
+
 def test_allowed_work_still_works(tmp_path):
     _require_kernel()
     tree = _make_tree(tmp_path)

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .integrity import (INCIDENTS_NAME, GradebookGuard, Incident, append_incidents, check_isolation,
+from .integrity import (INCIDENTS_NAME, GradebookGuard, Incident, append_incidents, check_isolation, one_line,
                         read_incidents, sqlite_snapshot)
 from .intake import RefusedFile, read_submission
 
@@ -74,6 +74,9 @@ class Failure:
     student: str
     assignment: str
     reason: str
+
+    def __post_init__(self) -> None:
+        self.student, self.reason = one_line(self.student, 200), one_line(self.reason)
 
     def __str__(self) -> str:
         return f"{self.student} / {self.assignment}: {self.reason}"
@@ -151,8 +154,12 @@ def _fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
+#: The most cells a submitted notebook may have (the assignments have about 30).
+MAX_CELLS = 2000
+
+
 def _prepare(config, coursedir, student: str, assignment: str, notebooks: list[str],
-             grade_ids: list[str]) -> tuple[dict | None, str | None, list[str]]:
+             grade_ids: list[str], expected: dict) -> tuple[dict | None, str | None, list[str]]:
     """``(task data, None, notes)`` for a gradable submission, or ``(None, reason, notes)``.
 
     The task data holds each sanitized notebook as JSON text, the submission's timestamp and the files
@@ -180,10 +187,13 @@ def _prepare(config, coursedir, student: str, assignment: str, notebooks: list[s
         except Exception as error:  # noqa: BLE001 (any unreadable notebook is a broken submission)
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
             return None, f"{name}.ipynb is not a valid notebook ({type(error).__name__}: {first[:200]})", notes
+        if len(notebook.cells) > MAX_CELLS:
+            return None, f"{name}.ipynb has {len(notebook.cells)} cells (the limit is {MAX_CELLS})", notes
         ids = {cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") for cell in notebook.cells
-               if isinstance(cell.get("metadata", {}).get("nbgrader", {}), dict)}
+               if isinstance(cell.get("metadata"), dict) and isinstance(cell["metadata"].get("nbgrader"), dict)}
         if grade_ids and not ids & set(grade_ids):
             return None, f"not a notebook of {assignment}: none of its graded cells is in the submission", notes
+        _reset_metadata(notebook, expected.get(name, {}))
         resources = {"nbgrader": {"notebook": name, "assignment": assignment, "student": student,
                                   "db_url": coursedir.db_url}}
         try:
@@ -284,8 +294,19 @@ def _fill_outputs(notebook, run: dict) -> None:
     outputs = run.get("outputs", {})
     for index, cell in enumerate(notebook.cells):
         if cell.get("cell_type") == "code":
-            cell["outputs"] = [nbformat.from_dict(output) for output in outputs.get(str(index), [])]
+            cell["outputs"] = [nbformat.from_dict(_writable(output)) for output in outputs.get(str(index), [])]
             cell["execution_count"] = None
+
+
+def _writable(value):
+    """``value`` with every string encodable (a lone surrogate of the student's becomes a backslash escape)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_writable(item) for item in value]
+    if isinstance(value, dict):
+        return {_writable(key): _writable(item) for key, item in value.items()}
+    return value
 
 
 def _merge(config, coursedir, student: str, assignment: str, prepared: dict, result: dict) -> None:
@@ -384,11 +405,13 @@ def _timestamp(base: Path, student: str, assignment: str):
     try:
         text = read_regular_file(base, f"{student}/{assignment}/timestamp.txt", MAX_TIMESTAMP_BYTES).decode().strip()
         return parse_utc(text) if text else None
-    except (OSError, RefusedFile, UnicodeDecodeError, ValueError):
+    except Exception:  # noqa: BLE001 (a file of the student's: any text that is not a time is no time)
         return None
 
 
-def _assignment_cells(coursedir, assignment: str) -> tuple[list[str], list[str]]:
+def _assignment_cells(coursedir, assignment: str) -> tuple[list[str], list[str], dict]:
+    """The assignment's notebooks, its graded cells' ids, and each notebook's ``{grade_id: nbgrader metadata}``
+    as the gradebook records it (what a submission's cell metadata is reset to)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
@@ -400,7 +423,36 @@ def _assignment_cells(coursedir, assignment: str) -> tuple[list[str], list[str]]
             ) from None
         notebooks = [notebook.name for notebook in found.notebooks]
         grade_ids = [cell.name for notebook in found.notebooks for cell in notebook.grade_cells]
-    return notebooks, grade_ids
+        expected = {}
+        for notebook in found.notebooks:
+            cells = {cell.name: {"grade": False, "solution": False, "locked": bool(cell.locked), "task": False}
+                     for cell in notebook.source_cells}
+            for cell in notebook.grade_cells:
+                cells.setdefault(cell.name, {"locked": False, "task": False, "solution": False})
+                cells[cell.name].update(grade=True, points=cell.max_score)
+            for cell in notebook.solution_cells:
+                cells.setdefault(cell.name, {"locked": False, "task": False, "grade": False})["solution"] = True
+            for cell in notebook.task_cells:
+                cells.setdefault(cell.name, {"locked": True, "solution": False, "grade": False})
+                cells[cell.name].update(task=True, points=cell.max_score)
+            expected[notebook.name] = cells
+    return notebooks, grade_ids, expected
+
+
+def _reset_metadata(notebook, expected: dict) -> None:
+    """Each cell's nbgrader metadata as the gradebook records it: a student cannot turn a test cell into a
+    solution, change its points or unlock it. Cells the gradebook does not know are plain cells."""
+    for cell in notebook.cells:
+        metadata = cell.get("metadata")
+        if not isinstance(metadata, dict) or "nbgrader" not in metadata:
+            continue
+        meta = metadata["nbgrader"]
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if not isinstance(grade_id, str) or grade_id not in expected:
+            del metadata["nbgrader"]
+            continue
+        meta.pop("points", None)
+        meta.update(expected[grade_id], schema_version=3)
 
 
 class _Progress:
@@ -489,6 +541,10 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
             student = folder.parent.name
             if students and student not in students:
                 continue
+            if one_line(student) != student or len(student) > 200:  # nbgrader could not store it either
+                report.failures.append(Failure(student, assignment, "the student's folder name is not a "
+                                               "printable name of at most 200 characters"))
+                continue
             key = f"{student}/{assignment}"
             if (student, assignment) in done:
                 report.skipped.append((student, assignment))
@@ -503,7 +559,8 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
     merges = 0
     bar = _Progress(len(tasks), progress)
     timeout = float(getattr(config.Execute, "timeout", 120) or 120) if "Execute" in config else 120.0
-    with open(log_path, "a") as log, tempfile.TemporaryDirectory(prefix="dlopt-grade-") as workdir:
+    with open(log_path, "a", errors="backslashreplace") as log, \
+            tempfile.TemporaryDirectory(prefix="dlopt-grade-") as workdir:
         os.chmod(workdir, 0o700)
         (Path(workdir) / "scratch").mkdir()
         log.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S')} grade {' '.join(assignments)}: {len(tasks)} to grade, "
@@ -556,10 +613,10 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
                 # a few submissions ahead of the workers: sanitizing (here) overlaps with running (there)
                 while queue and len(running) < 2 * workers:
                     student, assignment = queue.pop(0)
-                    notebooks, grade_ids = cells[assignment]
+                    notebooks, grade_ids, expected = cells[assignment]
                     try:
                         prepared, reason, notes = _prepare(config, coursedir, student, assignment, notebooks,
-                                                           grade_ids)
+                                                           grade_ids, expected)
                     except Exception as error:  # noqa: BLE001 (one unreadable submission never stops the class)
                         prepared, reason, notes = None, f"{type(error).__name__}: {error}", []
                     if prepared is None:

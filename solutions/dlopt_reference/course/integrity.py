@@ -29,6 +29,16 @@ from pathlib import Path
 INCIDENTS_NAME = "grading_incidents.jsonl"
 
 
+def one_line(text, limit: int = 2000) -> str:
+    """``text`` as one printable line: a student's text can neither break a log line nor speak to a terminal.
+
+    Control characters (new lines, escape sequences) are shown escaped; characters that cannot be encoded
+    (lone surrogates from a file name or a string of the student's) are shown as backslash escapes.
+    """
+    text = str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:limit]
+
+
 @dataclass
 class Incident:
     student: str
@@ -36,6 +46,10 @@ class Incident:
     kind: str       # "refused in the sandbox", "submission folder", "gradebook tampered"
     detail: str
     time: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
+
+    def __post_init__(self) -> None:
+        self.student, self.assignment = one_line(self.student, 200), one_line(self.assignment, 200)
+        self.kind, self.detail = one_line(self.kind, 100), one_line(self.detail)
 
     def __str__(self) -> str:
         return f"{self.student} / {self.assignment}: {self.kind}: {self.detail}"

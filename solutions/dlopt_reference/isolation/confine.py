@@ -88,7 +88,8 @@ SYSCALLS = {
         "bpf": 321, "execveat": 322, "userfaultfd": 323, "chmod": 90, "fchmod": 91, "chown": 92, "fchown": 93,
         "lchown": 94, "utime": 132, "utimes": 235, "futimesat": 261, "fchownat": 260, "fchmodat": 268,
         "utimensat": 280, "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197,
-        "lremovexattr": 198, "fremovexattr": 199,
+        "lremovexattr": 198, "fremovexattr": 199, "setpriority": 141, "sched_setparam": 142,
+        "sched_setscheduler": 144, "sched_setaffinity": 203, "ioprio_set": 251, "sched_setattr": 314,
     }),
     "aarch64": dict(_COMMON_NEW, **{  # no fork, vfork, mknod, iopl, ioperm on this architecture
         "mknodat": 33, "umount2": 39, "mount": 40, "pivot_root": 41, "chroot": 51, "quotactl": 60,
@@ -101,7 +102,9 @@ SYSCALLS = {
         "setns": 268, "process_vm_readv": 270, "process_vm_writev": 271, "kcmp": 272, "finit_module": 273,
         "seccomp": 277, "bpf": 280, "execveat": 281, "userfaultfd": 282, "kexec_file_load": 294,
         "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14, "lremovexattr": 15, "fremovexattr": 16,
-        "fchmod": 52, "fchmodat": 53, "fchownat": 54, "fchown": 55, "utimensat": 88,
+        "fchmod": 52, "fchmodat": 53, "fchownat": 54, "fchown": 55, "utimensat": 88, "setpriority": 140,
+        "sched_setparam": 118, "sched_setscheduler": 119, "sched_setaffinity": 122, "ioprio_set": 30,
+        "sched_setattr": 274,
     }),
 }
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
@@ -126,10 +129,13 @@ EXEC = ("execve", "execveat")
 # Refused with EPERM (not killed: copying a file into the scratch folder may try them). Landlock does not
 # govern a file's mode, owner, times or extended attributes, and the process may own files it can name
 # (the grader's own, when it runs as the grader's user): it must not make them unreadable or readable by all.
+# Scheduling too: priorities, CPU affinity and I/O priority may name any process of the same user (the
+# grader, the other students' processes), so none of them may be changed.
 UNCHANGEABLE = (
     "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat", "utime", "utimes",
     "futimesat", "utimensat", "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr",
     "fremovexattr", "setxattrat", "removexattrat",
+    "setpriority", "sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr", "ioprio_set",
 )
 SELF_OR_GROUP = ("kill", "prlimit64")  # first argument: own pid, or 0 for "myself / my process group"
 SELF_ONLY = ("tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")  # first argument: own pid

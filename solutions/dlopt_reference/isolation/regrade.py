@@ -34,9 +34,11 @@ from pathlib import Path
 
 import nbformat
 
-from .sandbox import Sandbox, SandboxError, StudentError, sandbox_paths, shared_zygote
+from .sandbox import Sandbox, SandboxError, StudentError, forget_student_lines, sandbox_paths, shared_zygote
 
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+#: Characters of printed output kept for a whole submission (each cell keeps at most ``MAX_OUTPUT`` too).
+MAX_PRINTED = 500_000
 
 
 @dataclass
@@ -208,11 +210,26 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
     def left() -> float:
         return budget - (time.monotonic() - started)
 
+    printed_so_far = [0]
+
+    def spend(text: str) -> str:
+        """``text``, cut where the submission's printed output reaches ``MAX_PRINTED`` characters in all."""
+        before = printed_so_far[0]
+        printed_so_far[0] += len(text)
+        if printed_so_far[0] <= MAX_PRINTED:
+            return text
+        if before > MAX_PRINTED:
+            return ""
+        return text[:MAX_PRINTED - before] + (f"\n[output not kept: the submission printed more than {MAX_PRINTED} "
+                                              "characters in all]\n")
+
     sys_path, policy = sandbox_paths(course_root, extra_deny)
     # with a zygote_dir, students' processes are forked from a zygote that imported the setup once
     zygote = shared_zygote(spec.setup, sys_path, zygote_dir) if zygote_dir is not None else None
     with Sandbox(setup=spec.setup, policy=policy, sys_path=sys_path, scratch=scratch, limits=limits,
                  zygote=zygote, confine=confine) as box:
+        box.start()  # the zygote's and the process's start are the grader's time, not the submission's budget
+        started = time.monotonic()
         ran: list[str] = []  # the student's cells that finished (or failed) in time: replayed after a restart
         for kind, item, index in plan:
             if kind == "student":
@@ -222,7 +239,7 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
                 limit = min(timeout, left())
                 error = box.run_cell(_transform(item), str(index), limit)
                 out, err = box.take_output()
-                outputs = [_stream(name, text) for name, text in (("stdout", out), ("stderr", err)) if text]
+                outputs = [_stream(name, text) for name, text in (("stdout", spend(out)), ("stderr", spend(err))) if text]
                 if error is not None:
                     outputs.append(_error_output(error))
                     result.student_errors.append(f"cell {index}: {_diagnosis(error).splitlines()[0]}")
@@ -252,11 +269,17 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
                 result.timed_out.append(f"{item} (limit {limit:.0f} s)")
             result.cells[item] = verdict
             out, err = box.take_output()
-            outputs = [_stream(name, text) for name, text in (("stdout", printed + out), ("stderr", err)) if text]
+            # what the student's code printed to stderr during a check is shown as stdout: nbgrader scores a
+            # test cell with any stderr output zero, and printing is no mistake
+            text = spend(printed + out + err)
+            outputs = [_stream("stdout", text)] if text else []
             if error is not None:
                 outputs.append(_error_output(error))
             result.outputs[index] = outputs
         result.refused = list(box.refused)
+        if box.refused_more:
+            result.refused.append(("more refusals", f"{box.refused_more} more refusals were not kept"))
+    forget_student_lines()
     result.seconds = time.monotonic() - started
     return result
 

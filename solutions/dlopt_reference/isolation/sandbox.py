@@ -26,6 +26,7 @@ import io
 import json
 import os
 import pickle
+import re
 import select
 import shutil
 import signal
@@ -49,6 +50,10 @@ DEFAULT_LIMITS = {"RLIMIT_AS": 2 * 1024 ** 3, "RLIMIT_CPU": 600, "RLIMIT_FSIZE":
 
 #: Characters of stdout (and of stderr) kept per request, as in the student's process.
 MAX_OUTPUT = 20_000
+#: Refusals kept per student's process (the rest are counted); also the most refusal reports it may send.
+MAX_REFUSED = 200
+#: The label of a student's cell in a traceback (``<cell 4>``, ``<cell replay 2>``): nothing else is accepted.
+_CELL_LABEL = re.compile(r"<cell [a-z0-9 ]{1,30}>")
 
 
 class SandboxError(RuntimeError):
@@ -345,7 +350,17 @@ class RemoteFunction:
         return _RemoteGlobals(self.sandbox)
 
     def __call__(self, *args, **kwargs):
-        return self.sandbox.call(self, args, kwargs)
+        try:
+            return self.sandbox.call(self, args, kwargs)
+        except SandboxError as error:  # its last frame: the student's process, never a line of this file
+            raise _at_student_line(error.with_traceback(None), "<the student's process>", 1,
+                                   "(the student's code was running here)") from None
+
+    def __copy__(self):
+        return self  # a handle on a function of the student's process: copies are the same handle
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 class Sandbox:
@@ -357,6 +372,7 @@ class Sandbox:
         self.setup, self.policy, self.sys_path = list(setup), dict(policy), list(sys_path)
         self.confine = confine  # False only in the weak mode an instructor asked for (see confine.probe)
         self.hung: set[str] = set()  # names of the student's functions that ran out of time once
+        self.refused_more = self.refused_frames = 0  # refusals beyond MAX_REFUSED (counted, not kept)
         self.stdout: list[str] = []  # what the student's code printed since the last take_output()
         self.stderr: list[str] = []
         self.scratch = Path(scratch)
@@ -486,9 +502,16 @@ class Sandbox:
                 target.append(_cap(text))
         refused = header.get("refused", [])
         if isinstance(refused, list):
-            for item in refused[:1000]:
+            for item in refused[:MAX_REFUSED]:
                 if isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
-                    self.refused.append((item[0][:100], item[1][:300]))
+                    if len(self.refused) < MAX_REFUSED:
+                        self.refused.append((item[0][:100], item[1][:300]))
+                    else:
+                        self.refused_more += 1
+        if header.get("kind") == "refused":
+            self.refused_frames += 1
+            if self.refused_frames > MAX_REFUSED:
+                self._broken(f"more than {MAX_REFUSED} separate reports of refusals")
         return header, buffers
 
     def _reply(self, resolver: _Resolver | None = None, callbacks: list | None = None):
@@ -532,9 +555,10 @@ class Sandbox:
     def _exception(header: dict) -> BaseException:
         error = Sandbox._exception_value(header)
         where = header.get("where")
+        # only a cell of the student's, by the label the grader gave it: never a path of the grader's files
         if isinstance(where, list) and len(where) == 3 and isinstance(where[0], str) and type(where[1]) is int \
-                and isinstance(where[2], str) and 0 < where[1] < 1_000_000:
-            error = _at_student_line(error, where[0].replace("<cell", "<student cell"), where[1], where[2])
+                and isinstance(where[2], str) and _CELL_LABEL.fullmatch(where[0]) and 0 < where[1] <= 1_000:
+            error = _at_student_line(error, where[0].replace("<cell", "<student cell"), where[1], where[2][:300])
         return error
 
     @staticmethod
@@ -640,6 +664,17 @@ def _generator(state) -> np.random.Generator | StudentObject:
         return generator
     except (TypeError, ValueError, KeyError):
         return StudentObject(0, "Generator", False)
+
+
+def forget_student_lines() -> None:
+    """Drop the lines :func:`_at_student_line` put in ``linecache`` (call when a submission is done)."""
+    import linecache
+
+    for name in [name for name in linecache.cache if isinstance(name, str) and name.startswith(_STUDENT_FILES)]:
+        linecache.cache.pop(name, None)
+
+
+_STUDENT_FILES = ("<student cell", "<the student's process>")
 
 
 def _at_student_line(error: BaseException, filename: str, lineno: int, line: str) -> BaseException:

@@ -17,6 +17,7 @@ import struct
 import numpy as np
 
 MAX_MESSAGE = 64 * 1024 * 1024
+MAX_HEADER = 8 * 1024 * 1024
 MAX_DEPTH = 80
 _DTYPE_KINDS = "biufc"
 
@@ -37,6 +38,12 @@ class StudentObject:
 
     def __init__(self, number: int, type_name: str, is_callable: bool):
         self.number, self.type_name, self.is_callable = number, type_name, is_callable
+
+    def __copy__(self):
+        return self  # a handle on an object of the student's process: a copy is the same handle
+
+    def __deepcopy__(self, memo):
+        return self
 
     def __repr__(self) -> str:
         return f"<{self.type_name} object>"
@@ -70,6 +77,8 @@ def split_message(payload: bytes) -> tuple[dict, list[bytes]]:
     size = struct.unpack(">I", payload[:4])[0]
     if size > len(payload) - 4:
         raise ProtocolError("a header longer than the message")
+    if size > MAX_HEADER:  # before parsing: a small text can still be a costly tree
+        raise ProtocolError(f"a header of {size} bytes (the limit is {MAX_HEADER}; arrays travel as buffers)")
     try:
         header = json.loads(payload[4:4 + size].decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
