@@ -51,7 +51,7 @@ from typing import Iterable
 
 from .integrity import (INCIDENTS_NAME, GradebookGuard, Incident, append_incidents, check_isolation, one_line,
                         read_incidents, sqlite_snapshot)
-from .intake import RefusedFile, read_submission
+from .intake import read_submission, read_timestamp
 
 #: Test hook: the parent raises :class:`SimulatedCrash` right after this many merges (resumability tests).
 CRASH_AFTER_ENV = "DLOPT_GRADE_CRASH_AFTER"
@@ -288,7 +288,7 @@ def _remove_tree(path: Path) -> None:
 
 
 def _fill_outputs(notebook, run: dict) -> None:
-    """Give each code cell the outputs of the one run; append test cells the student deleted, with theirs."""
+    """Give each code cell the outputs of the one run (the cells are those the run was given)."""
     import nbformat
 
     outputs = run.get("outputs", {})
@@ -397,14 +397,9 @@ def _graded_submissions(coursedir, assignments: list[str]) -> set[tuple[str, str
 
 
 def _timestamp(base: Path, student: str, assignment: str):
-    """The time in ``base/student/assignment/timestamp.txt`` (read without following links), or ``None``."""
-    from nbgrader.utils import parse_utc
-
-    from .intake import MAX_TIMESTAMP_BYTES, read_regular_file
-
+    """The time in ``base/student/assignment/timestamp.txt``, or ``None`` if it is missing or not a time."""
     try:
-        text = read_regular_file(base, f"{student}/{assignment}/timestamp.txt", MAX_TIMESTAMP_BYTES).decode().strip()
-        return parse_utc(text) if text else None
+        return read_timestamp(base, student, assignment)
     except Exception:  # noqa: BLE001 (a file of the student's: any text that is not a time is no time)
         return None
 

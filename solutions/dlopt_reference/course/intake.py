@@ -102,11 +102,21 @@ class Submission:
         return [name for name in self.ignored if name.split(" (")[0].endswith((".py", ".pth", ".pyc", ".so"))]
 
 
+def read_timestamp(base: Path, student: str, assignment: str) -> datetime.datetime | None:
+    """The time in ``base/student/assignment/timestamp.txt`` (read without following links; ``None`` if empty).
+
+    Raises ``FileNotFoundError``, :class:`RefusedFile`, or whatever the text that is not a time makes
+    nbgrader's ``parse_utc`` raise.
+    """
+    from nbgrader.utils import parse_utc
+
+    text = read_regular_file(base, f"{student}/{assignment}/timestamp.txt", MAX_TIMESTAMP_BYTES).decode().strip()
+    return parse_utc(text) if text else None
+
+
 def read_submission(submitted_root: Path, student: str, assignment: str, notebooks: list[str],
                     max_bytes: int = MAX_NOTEBOOK_BYTES) -> Submission:
     """Read the notebooks ``notebooks`` (names without ``.ipynb``) and ``timestamp.txt`` of one submission."""
-    from nbgrader.utils import parse_utc
-
     found = Submission()
     folder = f"{student}/{assignment}"
     for name in notebooks:
@@ -117,8 +127,7 @@ def read_submission(submitted_root: Path, student: str, assignment: str, noteboo
         except RefusedFile as error:
             found.refused.append(str(error))
     try:
-        text = read_regular_file(submitted_root, f"{folder}/timestamp.txt", MAX_TIMESTAMP_BYTES).decode().strip()
-        found.timestamp = parse_utc(text) if text else None
+        found.timestamp = read_timestamp(submitted_root, student, assignment)
     except FileNotFoundError:
         pass
     except Exception as error:  # noqa: BLE001 (any text that is not a time, e.g. one that overflows, is refused)
