@@ -155,6 +155,21 @@ def batchnorm_backward(dout, cache):
         ``(dx, dgamma, dbeta)`` with shapes ``(N, D)``, ``(D,)``, ``(D,)``. For a cache from
         ``'test'`` mode the statistics are constants and ``dx = gamma * dout / sqrt(running_var + eps)``.
 
+    Example:
+        The column ``x = (-1, -1, 0, 0, 0, 2)`` has mean 0 and variance 1, so :math:`\hat x \approx x`
+        (``eps`` is 1e-5). With ``dout`` the first unit vector, :math:`\sum_i \delta_i = 1` and
+        :math:`\sum_i \delta_i \hat x_i = -1`, so :math:`dx = (6\delta - 1 + \hat x)/6`
+        (see :func:`batchnorm_backward_alt`), whose entries sum to 0:
+
+        >>> import numpy as np
+        >>> x = np.array([[-1.0], [-1.0], [0.0], [0.0], [0.0], [2.0]])
+        >>> out, cache = batchnorm_forward(x, np.ones(1), np.zeros(1), {"mode": "train"})
+        >>> dout = np.zeros((6, 1))
+        >>> dout[0] = 1.0
+        >>> dx, dgamma, dbeta = batchnorm_backward(dout, cache)
+        >>> np.round(6 * dx.ravel(), 4), np.round(dgamma, 4), dbeta
+        (array([ 4., -2., -1., -1., -1.,  1.]), array([-1.]), array([1.]))
+
     References:
         Ioffe & Szegedy 2015, Section 3; cs231n assignment 2, ``layers.batchnorm_backward``;
         Kratzert, "Understanding the backward pass through Batch Normalization Layer", 2016.
@@ -199,6 +214,20 @@ def batchnorm_backward_alt(dout, cache):
 
     Returns:
         ``(dx, dgamma, dbeta)`` with shapes ``(N, D)``, ``(D,)``, ``(D,)``.
+
+    Example:
+        The column ``x = (-1, -1, 0, 0, 0, 2)`` has :math:`N = 6`, mean 0 and variance 1, so
+        :math:`\hat x \approx x` and :math:`s \approx 1`. With ``dout`` the first unit vector the formula
+        gives :math:`dx = (6\delta - 1 - \hat x \cdot (-1))/6 = (4, -2, -1, -1, -1, 1)/6`:
+
+        >>> import numpy as np
+        >>> x = np.array([[-1.0], [-1.0], [0.0], [0.0], [0.0], [2.0]])
+        >>> out, cache = batchnorm_forward(x, np.ones(1), np.zeros(1), {"mode": "train"})
+        >>> dout = np.zeros((6, 1))
+        >>> dout[0] = 1.0
+        >>> dx, dgamma, dbeta = batchnorm_backward_alt(dout, cache)
+        >>> np.round(6 * dx.ravel(), 4), np.round(dgamma, 4), dbeta
+        (array([ 4., -2., -1., -1., -1.,  1.]), array([-1.]), array([1.]))
 
     References:
         Ioffe & Szegedy 2015, Section 3; cs231n assignment 2, ``layers.batchnorm_backward_alt``.

@@ -27,6 +27,22 @@ def minibatches(X, y, batch_size, rng=None):
 
     Returns:
         A list of ``(X_batch, y_batch)`` pairs (new arrays), in visiting order.
+
+    Example:
+        Five examples in batches of two: :math:`\lceil 5/2 \rceil = 3` minibatches, the last one
+        holding :math:`5 - 2\lfloor 4/2 \rfloor = 1` example. With a generator the visiting order is
+        the permutation an identically seeded generator draws:
+
+        >>> import numpy as np
+        >>> X, y = np.arange(10).reshape(5, 2), np.arange(5)
+        >>> [y_batch.tolist() for _, y_batch in minibatches(X, y, 2)]
+        [[0, 1], [2, 3], [4]]
+        >>> minibatches(X, y, 2)[2][0]
+        array([[8, 9]])
+        >>> shuffled = minibatches(X, y, 2, rng=np.random.default_rng(0))
+        >>> order = np.random.default_rng(0).permutation(5)
+        >>> bool(np.array_equal(np.concatenate([y_batch for _, y_batch in shuffled]), order))
+        True
     """
     X = np.asarray(X)
     y = np.asarray(y)

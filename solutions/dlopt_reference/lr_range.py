@@ -32,6 +32,21 @@ def lr_range_test(loss_and_grad, w, min_lr=1e-6, max_lr=1.0, num_steps=100, dive
 
     Returns:
         ``(learning_rates, losses)``: two float64 arrays of the same length (at most ``num_steps``).
+
+    Example:
+        On :math:`f(w) = w^2/2` (gradient :math:`w`) from :math:`w_0 = 1`, a step gives
+        :math:`w_{k+1} = (1 - \eta_k) w_k`. With :math:`\eta = 0.2, 2, 20, 200, 2000` the iterates are
+        :math:`1, 0.8, -0.8, 15.2` and the losses :math:`0.5, 0.32, 0.32, 115.52`; the last exceeds
+        :math:`4 \times 0.32`, so the test stops after recording step 3 and never tries 2000:
+
+        >>> import numpy as np
+        >>> rates, losses = lr_range_test(lambda w: (0.5 * w @ w, w), np.ones(1),
+        ...                               min_lr=0.2, max_lr=2000.0, num_steps=5)
+        >>> rates.round(6).tolist(), losses.round(6).tolist()
+        ([0.2, 2.0, 20.0, 200.0], [0.5, 0.32, 0.32, 115.52])
+
+    References:
+        Smith, "Cyclical learning rates for training neural networks", WACV 2017.
     """
     if not callable(loss_and_grad):
         raise TypeError("loss_and_grad must be callable: w -> (loss, dw)")

@@ -80,7 +80,15 @@ def random_search(objective, space, n_trials, rng):
 
     For each trial, every hyperparameter is drawn once, in the insertion order of ``space``, by
     calling its sampler with ``rng``; then ``objective(params)`` is called. So the results depend
-    only on the seed of ``rng`` and the order of ``space``.
+    only on the seed of ``rng`` and the order of ``space``. With :math:`K` hyperparameters and
+    :math:`T` = ``n_trials``:
+
+    .. math::
+
+        \theta_t \leftarrow \bigl(\text{sampler}_1(\text{rng}), \dots, \text{sampler}_K(\text{rng})\bigr),
+        \qquad s_t \leftarrow \text{objective}(\theta_t), \qquad t = 1, \dots, T,
+
+    and the trials are returned in increasing order of :math:`s_t`.
 
     Args:
         objective: callable ``params -> score`` taking a dict ``{name: value}`` (a copy) and
