@@ -380,10 +380,55 @@ def test_batchnorm_hand_written_mistakes_are_diagnosed():
 
 
 def test_catalogues_are_long_and_unique():
+    """Long: at least 150 mistakes in all, at least 5 per function.
+
+    Unique: no function name is in two graders' catalogues (merging them into one dict would silently drop
+    one), and no catalogue lists the same wrong implementation twice: two entries never have the same code
+    with the same constants, defaults and captured values (source location aside, so a body pasted twice
+    counts as one), and two entries without a function never share a description. Two entries may share
+    a description: they are different code with the same diagnosis (e.g. the unbiased variance in the
+    batch statistics only, or in the running variance too).
+    """
+    import functools
+    import types
+
+    sources = [g_schedules.MISTAKES, g_search.MISTAKES, g_ensembles.MISTAKES, g_second_order.MISTAKES,
+               g_batchnorm.MISTAKES]
+    names = [name for source in sources for name in source]
+    assert len(names) == len(set(names)), sorted({name for name in names if names.count(name) > 1})
     catalogues = {**PLAIN_CATALOGUES, **g_batchnorm.MISTAKES}
+    assert sorted(catalogues) == sorted(names)
     assert sum(len(m) for m in catalogues.values()) >= 150
+
+    def fingerprint(obj, active=()):
+        """What a wrong implementation computes with: its code, constants, defaults and captured values."""
+        if id(obj) in active:                                   # a closure that refers to itself
+            return "<recursive>"
+        active = active + (id(obj),)
+        if isinstance(obj, functools.partial):
+            return ("partial", fingerprint(obj.func, active), fingerprint(obj.args, active),
+                    fingerprint(obj.keywords, active))
+        if isinstance(obj, types.FunctionType):
+            cells = tuple(fingerprint(cell.cell_contents, active) for cell in obj.__closure__ or ())
+            return ("function", fingerprint(obj.__code__, active), fingerprint(obj.__defaults__, active),
+                    fingerprint(obj.__kwdefaults__, active), cells)
+        if isinstance(obj, types.CodeType):
+            return ("code", obj.co_code, obj.co_names, fingerprint(obj.co_consts, active))
+        if isinstance(obj, (tuple, list)):
+            return (type(obj).__name__, *(fingerprint(item, active) for item in obj))
+        if isinstance(obj, dict):
+            return ("dict", *sorted((repr(key), fingerprint(value, active)) for key, value in obj.items()))
+        if isinstance(obj, np.ndarray):
+            return ("array", obj.dtype.str, obj.shape, obj.tobytes())
+        return repr(obj)
+
     for name, mistakes in catalogues.items():
         assert len(mistakes) >= 5, name
+        seen = {}
+        for mistake in mistakes:
+            key = ("description", mistake.description) if mistake.function is None else fingerprint(mistake.function)
+            assert key not in seen, f"{name}: {mistake.description!r} repeats {seen[key]!r}"
+            seen[key] = mistake.description
 
 
 # ---------------------------------------------------------------------------------------------
