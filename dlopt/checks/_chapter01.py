@@ -28,7 +28,7 @@ def check_sgd(sgd):
                  [0.95, -2.05, 3.1], next_w,
                  hint="the step goes against the gradient: next_w = w - learning_rate * dw")
     next_w, config = call("sgd", sgd, w, dw)
-    if not isinstance(config, dict) or config.get("learning_rate") != 1e-2:
+    if not isinstance(config, dict) or config.get("learning_rate", 1e-2) != 1e-2:
         fail(f"sgd(w, dw) with no config: the returned config should hold learning_rate 0.01, got {config!r}",
              "start with config = {} when config is None, then config.setdefault('learning_rate', 1e-2)")
     expect_close("sgd", "sgd(w, dw) with the default learning rate 0.01", [0.995, -2.005, 3.01], next_w)
@@ -46,7 +46,10 @@ def check_minibatches(minibatches):
     if not np.array_equal(np.concatenate([yb for _, yb in batches]), y):
         fail("minibatches(..., rng=None) must keep the examples in their order",
              "shuffle only when an rng is given")
+    X_before = X.copy()
     batches = as_list("minibatches", call("minibatches", minibatches, X, y, 3, np.random.default_rng(0)))
+    unchanged("minibatches", "X", X_before, X)
+    unchanged("minibatches", "y", np.arange(10), y)
     seen = np.concatenate([yb for _, yb in batches])
     if sorted(seen.tolist()) != list(range(10)):
         fail(f"with an rng every example must appear exactly once per epoch, got {seen.tolist()}",
@@ -56,7 +59,14 @@ def check_minibatches(minibatches):
              "use order = rng.permutation(N)")
     if not all(np.array_equal(Xb[:, 0], yb) for Xb, yb in batches):
         fail("X_batch and y_batch must hold the same examples", "index X and y with the same indices")
-    return "batch sizes, order without rng, every example once with rng"
+    # The order is the given generator's own permutation: a fresh default_rng(0) makes the same draw.
+    order = np.random.default_rng(0).permutation(10)
+    if not np.array_equal(seen, order):
+        fail(f"minibatches(..., rng=default_rng(0)): the examples should come in the order "
+             f"default_rng(0).permutation(10) = {order.tolist()}, got {seen.tolist()}",
+             "make one call order = rng.permutation(N) with the rng you were given (no other generator, "
+             "no other random call), then slice order")
+    return "batch sizes, order without rng, the order of rng.permutation(N) with an rng"
 
 
 @register("lr_range_test")
@@ -79,4 +89,24 @@ def check_lr_range_test(lr_range_test):
     expect_close("lr_range_test", "the first two losses: f(w0) = 0.5, then after one step with rate 1e-3",
                  [0.5, 0.5 * (1 - 1e-3) ** 2], losses[:2],
                  hint="record the loss at the current w, then take the step w - rate * dw")
-    return "geometric rates, losses before each step"
+
+    # Rates 4/3, 2, 3, 9/2, 27/4, 81/8 (ratio 3/2): w <- (1 - rate) w takes w = 1 to -1/3, 1/3, -2/3, 7/3, so
+    # the losses are 1/2, 1/18, 1/18, 2/9, 49/18. The last is 49 times the smallest so far (> 16, the
+    # divergence factor): the test records it and stops, before the sixth rate. (2/9 is 4 times the
+    # smallest and 49/18 is 12.25 times the previous loss and 5.4 times the first: neither stops.)
+    result = call("lr_range_test", lr_range_test, half_square, np.array([1.0]), min_lr=4 / 3, max_lr=81 / 8,
+                  num_steps=6, divergence_factor=16.0)
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        fail("lr_range_test must return a pair (learning_rates, losses)")
+    rates, losses = (np.asarray(r, dtype=float) for r in result)
+    called = "lr_range_test(f(w) = w^2/2, w = [1], min_lr=4/3, max_lr=81/8, num_steps=6, divergence_factor=16)"
+    expect_close("lr_range_test", f"{called}: the losses 1/2, 1/18, 1/18, 2/9, 49/18, stopping after 49/18 "
+                 "(49 times the smallest loss so far)", [1 / 2, 1 / 18, 1 / 18, 2 / 9, 49 / 18], losses,
+                 [([1 / 2, 1 / 18, 1 / 18, 2 / 9, 49 / 18, 25921 / 288],
+                   "stop once loss > divergence_factor * (the smallest loss so far), the smallest, not the first "
+                   "or the previous loss"),
+                  ([1 / 2, 1 / 18, 1 / 18, 2 / 9], "record the diverging loss (and its rate) first, then stop")],
+                 "stop once loss > divergence_factor * (the smallest loss so far), after recording that loss")
+    expect_close("lr_range_test", f"{called}: the rates of the recorded steps", [4 / 3, 2, 3, 9 / 2, 27 / 4], rates,
+                 hint="one rate per recorded loss: both lists stop at the same step")
+    return "geometric rates, losses before each step, the early stop on divergence"

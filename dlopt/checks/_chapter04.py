@@ -70,9 +70,17 @@ def check_adagrad(adagrad):
              "eps goes OUTSIDE the square root: sqrt(c) + eps, not sqrt(c + eps)")],
            "divide by (sqrt(c) + eps): eps is added to the root, and protects the zero-gradient entries")
 
+    next_w, config = take_step("adagrad", adagrad, w, dw, {"learning_rate": 0.1, "epsilon": 1.0})
+    expect_close("adagrad", "adagrad(w=[1, 1], dw=[3, -4], learning_rate=0.1, epsilon=1): sqrt(c) = [3, 4], so the "
+           "step is 0.1 * [3/4, -4/5]", [0.925, 1.08], next_w,
+           [([0.9, 1.1], "use config['epsilon'] (here 1), not a fixed value")],
+           "divide by sqrt(c) + eps, with eps = config['epsilon']")
+
     next_w, config = take_step("adagrad", adagrad, w, dw)
     expect_defaults("adagrad", config, {"learning_rate": 1e-2, "epsilon": 1e-8})
-    return "two steps by hand, the cache, eps outside the root, the defaults, inputs untouched"
+    expect_close("adagrad", "adagrad(w=[1, 1], dw=[3, -4]) with the defaults: a first step of length 0.01 (up to eps)",
+           1 - 0.01 * dw / (np.abs(dw) + 1e-8), next_w, hint="the default learning rate is 1e-2")
+    return "two steps by hand, the cache, eps outside the root, a given eps, the defaults, inputs untouched"
 
 
 # --- RMSProp ---------------------------------------------------------------------------------------
@@ -118,11 +126,20 @@ def check_rmsprop(rmsprop):
              "eps goes OUTSIDE the square root: sqrt(c) + eps, not sqrt(c + eps)")],
            "divide by (sqrt(c) + eps): eps is added to the root, and protects the zero-gradient entries")
 
+    next_w, config = take_step("rmsprop", rmsprop, np.array([1.0, 1.0]), np.array([2.0, -4.0]),
+                               {"learning_rate": 0.1, "decay_rate": 0.75, "epsilon": 1.0})
+    expect_close("rmsprop", "rmsprop(w=[1, 1], dw=[2, -4], learning_rate=0.1, decay_rate=0.75, epsilon=1): the cache "
+           "0.25 * dw**2 = [1, 4], so the step is 0.1 * [2/(1 + 1), -4/(2 + 1)]", [0.9, 1 + 0.4 / 3], next_w,
+           [([0.8, 1.2], "use config['epsilon'] (here 1), not a fixed value")],
+           "divide by sqrt(c) + eps, with eps = config['epsilon']")
+
     next_w, config = take_step("rmsprop", rmsprop, w, dw)
     expect_defaults("rmsprop", config, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8})
     expect_close("rmsprop", "with the default decay rate 0.99 the first cache is 0.01 * dw**2", 0.01 * dw ** 2,
            stored("rmsprop", config, "cache"))
-    return "two steps by hand, the cache, eps outside the root, the defaults, inputs untouched"
+    expect_close("rmsprop", "with the defaults the first step is 0.01 * dw / sqrt(0.01 * dw**2) = 0.1 * sign(dw)",
+           w - 0.1 * np.sign(dw), next_w, hint="the default learning rate is 1e-2")
+    return "two steps by hand, the cache, eps outside the root, a given eps, the defaults, inputs untouched"
 
 
 # --- AdaDelta --------------------------------------------------------------------------------------
@@ -174,12 +191,28 @@ def check_adadelta(adadelta):
     expect_close("adadelta", "the second delta, 0.9 * delta + 0.1 * Delta**2", 0.09 * update ** 2 + 0.1 * update2 ** 2,
            stored("adadelta", config, "delta"))
 
-    return "two steps by hand, eps inside both roots, cache and delta, the learning rate, the defaults"
+    # rho = 0.5 and eps = 1: the cache is 0.5 * 16 = 8, sqrt(cache + eps) = 3 and sqrt(delta + eps) = 1.
+    next_w, config = take_step("adadelta", adadelta, np.array([1.0, 1.0]), np.array([4.0, -4.0]),
+                               {"rho": 0.5, "epsilon": 1.0})
+    expect_close("adadelta", "adadelta(w=[1, 1], dw=[4, -4], rho=0.5, epsilon=1): cache = 0.5 * dw**2", [8.0, 8.0],
+           stored("adadelta", config, "cache"), [([1.6, 1.6], "use config['rho'] (here 0.5), not a fixed 0.9")])
+    expect_close("adadelta", "that step: Delta = -sqrt(0 + 1) / sqrt(8 + 1) * dw = [-4/3, 4/3]",
+           [1 - 4 / 3, 1 + 4 / 3], next_w,
+           [([1 - 4 / np.sqrt(8), 1 + 4 / np.sqrt(8)], "eps goes inside BOTH square roots: sqrt(c + eps), not sqrt(c)"),
+            ([1 - 4 / (np.sqrt(8) + 1), 1 + 4 / (np.sqrt(8) + 1)],
+             "eps goes INSIDE both square roots in AdaDelta: sqrt(delta + eps) / sqrt(c + eps)")],
+           "Delta = -sqrt(delta + eps) / sqrt(c + eps) * dw, with eps = config['epsilon']")
+    expect_close("adadelta", "that step's delta = 0.5 * Delta**2 = 8/9", [8 / 9, 8 / 9],
+           stored("adadelta", config, "delta"),
+           [([0.1 * 16 / 9, 0.1 * 16 / 9], "use config['rho'] (here 0.5), not a fixed 0.9")])
+    return ("two steps by hand, eps inside both roots, cache and delta, the learning rate, a given rho and eps, "
+            "the defaults")
 
 
 # --- Adam and AdamW --------------------------------------------------------------------------------
 
 BIAS = "apply the bias correction: m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t), with t = 1 at the first call"
+SWAPPED = "m uses beta1 and v uses beta2: are they swapped?"
 EPS_OUTSIDE = "eps goes OUTSIDE the square root: sqrt(v_hat) + eps, not sqrt(v_hat + eps)"
 
 
@@ -224,6 +257,21 @@ def adam_first_step(name, function, extra=None):
     return w, dw, next_w, config
 
 
+def adam_given_betas_and_eps(name, function, extra=None):
+    """One step with beta1 = 0.5, beta2 = 0.75 and epsilon = 1 from w = 0 (so that weight decay has no effect)."""
+    next_w, config = take_step(name, function, np.zeros(2), np.array([3.0, -1.0]),
+                               {"learning_rate": 0.1, "beta1": 0.5, "beta2": 0.75, "epsilon": 1.0, **(extra or {})})
+    call_text = f"{name}(w=[0, 0], dw=[3, -1], learning_rate=0.1, beta1=0.5, beta2=0.75, epsilon=1)"
+    fixed = "use config['{}'] (here {}), not a fixed value"
+    expect_close(name, f"{call_text}: m = 0.5 * dw", [1.5, -0.5], stored(name, config, "m"),
+           [([0.3, -0.1], fixed.format("beta1", 0.5)), ([0.75, -0.25], SWAPPED)])
+    expect_close(name, f"{call_text}: v = 0.25 * dw**2", [2.25, 0.25], stored(name, config, "v"),
+           [([0.009, 0.001], fixed.format("beta2", 0.75)), ([4.5, 0.5], SWAPPED)])
+    expect_close(name, f"{call_text}: m_hat = dw and sqrt(v_hat) = |dw|, so the step is 0.1 * dw / (|dw| + 1)",
+           [-0.075, 0.05], next_w, [([-0.1, 0.1], fixed.format("epsilon", 1))],
+           "w - learning_rate * m_hat / (sqrt(v_hat) + eps), with eps = config['epsilon']")
+
+
 def adam_second_step(name, function, next_w, dw, config, decay=0.0):
     given = snapshot(config, ["m", "v"])
     dw2 = np.array([-50.0, -0.5, 1e-3])
@@ -255,9 +303,13 @@ def check_adam(adam):
            [([-0.1 * 1e-8 / np.sqrt(1e-16 + 1e-8), 0.0], EPS_OUTSIDE)],
            "divide by (sqrt(v_hat) + eps): eps is added to the root, and protects the zero-gradient entries")
 
-    _, config = take_step("adam", adam, w, dw)
+    adam_given_betas_and_eps("adam", adam)
+
+    next_w, config = take_step("adam", adam, w, dw)
     expect_defaults("adam", config, {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8})
-    return "two steps by hand, the bias correction, m, v and t, eps outside the root, the defaults"
+    expect_close("adam", "adam(w=[1, 1, 1], dw=[50, -0.5, 1e-3]) with the defaults: a first step of length 1e-3 "
+           "(up to eps)", 1 - 1e-3 * dw / (np.abs(dw) + 1e-8), next_w, hint="the default learning rate is 1e-3")
+    return "two steps by hand, the bias correction, m, v and t, eps outside the root, given betas and eps, the defaults"
 
 
 @register("adamw")
@@ -290,8 +342,13 @@ def check_adamw(adamw):
     _, _, next_w, config = adam_first_step("adamw", adamw, {"weight_decay": 0.0})
     adam_second_step("adamw", adamw, next_w, np.array([50.0, -0.5, 1e-3]), config)
 
-    _, config = take_step("adamw", adamw, w, np.array([1.0, 1.0]))
+    adam_given_betas_and_eps("adamw", adamw, {"weight_decay": 0.5})
+
+    next_w, config = take_step("adamw", adamw, w, np.array([1.0, 1.0]))
     expect_defaults("adamw", config, {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8,
                                "weight_decay": 1e-2})
+    expect_close("adamw", "adamw(w=[2, -4], dw=[1, 1]) with the defaults: w * (1 - 1e-3 * 1e-2) minus a first Adam "
+           "step of length 1e-3 (up to eps)", w * (1 - 1e-5) - 1e-3 / (1 + 1e-8), next_w,
+           hint="the defaults are learning_rate 1e-3 and weight_decay 1e-2")
     unchanged("adamw", "w", [2.0, -4.0], w)
     return "the decoupled decay by hand, the Adam steps, m, v and t, the defaults, inputs untouched"

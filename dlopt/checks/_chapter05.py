@@ -9,6 +9,7 @@ hint says which one it looks like.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -75,10 +76,10 @@ def check_step_decay(step_decay):
     expect_rates("step_decay", "step_decay(1.0, 25, 0.1, 10) = 1.0 * 0.1 ** 2", 0.01, got,
                  [(0.81, "drop is the factor that REMAINS at each drop (0.1 keeps 10 %), not the fraction removed")])
     value = call("step_decay", step_decay, 0.1, 4)
-    if not isinstance(value, float):
-        fail(f"step_decay(0.1, 4) must return a Python float, got {type(value).__name__} {short(value)}",
+    if not isinstance(value, (numbers.Real, np.floating, np.integer)) or isinstance(value, (bool, np.bool_)):
+        fail(f"step_decay(0.1, 4) must return a number (a float), got {type(value).__name__} {short(value)}",
              "wrap the result in float(...)")
-    return "before, at and after a drop, the defaults, a float"
+    return "before, at and after a drop, the defaults, a number"
 
 
 def expect_smooth_and_staircase(name, function, cases, stairs, mistakes, hint):

@@ -1,7 +1,12 @@
 """Visible checks of exercise 6: batchnorm_forward, batchnorm_backward, batchnorm_backward_alt.
 
-The expected values were computed by hand (the forward pass) or are the gradients of
-L = sum(out * dout) on one small batch, checked with central differences; no reference code.
+The expected values of the small cases are worked out by hand (the comments say how). For the
+4 x 3 batch below, OUT, DX and DGAMMA were computed in float64 with the course's reference
+implementation (the forward pass, and the closed form of ``batchnorm_backward_alt`` for the
+gradients of L = sum(out * dout)) and pasted here; ``tests/helpers/test_visible_check_values.py``
+re-derives them independently: OUT from the formulas of the forward pass, DX and DGAMMA by central
+differences of L computed with a forward pass written in the test (agreeing to 1e-7 of each
+column's largest entry), and DBETA = the column sums of DOUT by hand.
 The cache is the student's own design, so the backward checks build it with the student's
 ``batchnorm_forward``: passed explicitly (``check("batchnorm_backward", batchnorm_backward,
 batchnorm_forward)``) or found next to the backward pass (the notebook's namespace).
@@ -29,7 +34,7 @@ DX = np.array([[-0.0746804732515939, -0.03521808082021636, 126.99372893369362],
                [0.017423176788427728, 0.037779395207773764, -79.30628786471479],
                [0.024893491083864554, 0.0032016429844467426, 422.4485268610625]])
 DGAMMA = np.array([2.396856339370652, -1.448423597824492, 0.5494422557947561])
-DBETA = np.array([1.05, -0.2, 1.0])
+DBETA = np.array([1.05, -0.2, 1.0])  # the column sums of DOUT
 
 
 def pair(name, result, what="(out, cache)"):
@@ -88,8 +93,9 @@ def check_batchnorm_forward(batchnorm_forward):
         hint = "eps is missing: divide by sqrt(var + eps), default eps = 1e-5 (it matters when var is tiny)"
     elif got.shape == (2, 1) and np.allclose(got, [[-0.990099], [0.990099]], atol=1e-4):
         hint = "eps goes inside the square root: sqrt(var + eps), not sqrt(var) + eps"
+    # x - mean = -+0.001 and sqrt(var + eps) = sqrt(1.1e-5) = 0.001 * sqrt(11): x_hat = -+1 / sqrt(11)
     expect_close(name, "train mode on a tiny variance, x = [[0], [0.002]] (var 1e-6, default eps 1e-5)",
-                 [[-0.3015113445777636], [0.3015113445777636]], out, hint=hint)
+                 [[-1 / np.sqrt(11)], [1 / np.sqrt(11)]], out, hint=hint)
 
     running_mean, running_var = np.array([1.0, -1.0]), np.array([4.0, 0.25])
     bn_param = {"mode": "test", "running_mean": running_mean, "running_var": running_var}
@@ -100,7 +106,8 @@ def check_batchnorm_forward(batchnorm_forward):
     if got.shape == (1, 2) and np.allclose(got, [[0.5, 0.0]]):
         hint = "test mode uses the running averages, not the statistics of the batch"
     expect_close(name, "test mode, x = [[3, 0]], running_mean [1, -1], running_var [4, 0.25], gamma [2, 1], "
-                 "beta [0.5, 0]", [[2.4999975000046875, 1.9999600011999599]], out, hint=hint, rtol=1e-7)
+                 "beta [0.5, 0]: 2 * (3 - 1) / sqrt(4 + 1e-5) + 0.5 and 1 * (0 + 1) / sqrt(0.25 + 1e-5)",
+                 [[2 * 2 / np.sqrt(4 + 1e-5) + 0.5, 1 / np.sqrt(0.25 + 1e-5)]], out, hint=hint, rtol=1e-7)
     for key, before in [("running_mean", [1.0, -1.0]), ("running_var", [4.0, 0.25])]:
         if not np.allclose(np.asarray(bn_param.get(key), dtype=float), before) or not np.array_equal(
                 {"running_mean": running_mean, "running_var": running_var}[key], before):

@@ -18,6 +18,8 @@ from ._framework import call, expect_close, likely_mistake, register, unchanged
 P1 = [[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]
 P2 = [[0.5, 0.5], [0.4, 0.6], [0.1, 0.9]]
 MEAN_P1_P2 = [[0.7, 0.3], [0.3, 0.7], [0.3, 0.7]]   # (P1 + P2) / 2, by hand
+P3 = [[0.4, 0.6], [0.0, 1.0], [0.3, 0.7]]
+MEAN_P1_P2_P3 = [[0.6, 0.4], [0.2, 0.8], [0.3, 0.7]]   # sums [[1.8, 1.2], [0.6, 2.4], [0.9, 2.1]] / 3, by hand
 
 _ENSEMBLE_HINT = "average over the models only: for every example and class, (p_1 + ... + p_M) / M"
 
@@ -41,6 +43,7 @@ def _ensemble_mistakes(stack):
         (stack[-1], "only the last model's probabilities come back: average all M models"),
         (stack.prod(axis=0), "product of the probabilities: take their (arithmetic) mean"),
         (stack.max(axis=0), "maximum over the models: take their mean"),
+        (np.median(stack, axis=0), "median over the models: take their mean"),
     ]
 
 
@@ -67,10 +70,12 @@ def check_ensemble_predict(ensemble_predict):
                  "ensemble_predict(np.stack([p1, p2, p2, p1])), an array of shape (M, N, C) = (4, 3, 2): "
                  "the same mean", MEAN_P1_P2)
 
-    p3 = np.array(MEAN_P1_P2)   # a third model equal to the mean of the first two leaves the mean unchanged
+    # A third model away from the other two, so that the mean of three differs from their median
+    # (the median of 0.9, 0.5, 0.4 is 0.5; the mean is 1.8 / 3 = 0.6).
+    p3 = np.array(P3)
     _expect_mean(ensemble_predict, (p1, p2, p3),
-                 "ensemble_predict((p1, p2, p3)), a tuple of 3 models with p3 = (p1 + p2) / 2: the same mean",
-                 MEAN_P1_P2)
+                 "ensemble_predict((p1, p2, p3)), a tuple of 3 models with p3 = [[0.4, 0.6], [0, 1], [0.3, 0.7]]: "
+                 "(p1 + p2 + p3) / 3", MEAN_P1_P2_P3)
 
     _expect_mean(ensemble_predict, [p1], "ensemble_predict([p1]): an ensemble of one model predicts p1", P1)
     return "two models by hand, a stacked array, a tuple of three models, one model, inputs untouched"
@@ -129,8 +134,9 @@ def check_polyak_average(polyak_average):
                     "polyak_average of the same history stacked into one array of shape (T, 2, 3) = (4, 2, 3)",
                     np.full((2, 3), 2.5))
 
-    _expect_average(polyak_average, (np.array([0.0, 3.0]), np.array([3.0, 0.0]), np.array([6.0, 6.0])),
-                    "polyak_average(([0, 3], [3, 0], [6, 6])), a tuple of three iterates: [9, 9] / 3", [3.0, 3.0])
+    # the median of 0, 3, 9 is 3, the mean 4
+    _expect_average(polyak_average, (np.array([0.0, 3.0]), np.array([3.0, 0.0]), np.array([9.0, 6.0])),
+                    "polyak_average(([0, 3], [3, 0], [9, 6])), a tuple of three iterates: [12, 9] / 3", [4.0, 3.0])
 
     _expect_average(polyak_average, [np.array([7.0, -1.0])],
                     "polyak_average([[7, -1]]): the average of one iterate is that iterate", [7.0, -1.0])

@@ -124,12 +124,17 @@ def _expect_bfgs(bfgs_update, H, s, y, what, expected):
     expect_close("bfgs_update", what, expected, H_new, hint=_bfgs_diagnosis(H, s, y, H_new))
 
 
+# Two updates of H = I by hand: (s, y) and the result.
+BFGS_BY_HAND_INPUTS = [([1.0, 0.0], [1.0, 1.0]), ([1.0, 0.0], [2.0, 0.0])]
+BFGS_BY_HAND = [[[2.0, -1.0], [-1.0, 1.0]], [[0.5, 0.0], [0.0, 1.0]]]
+
+
 @register("bfgs_update")
 def check_bfgs_update(bfgs_update):
-    _expect_bfgs(bfgs_update, np.eye(2), np.array([1.0, 0.0]), np.array([1.0, 1.0]),
-                 "bfgs_update(H=I, s=[1, 0], y=[1, 1]) (rho = 1, by hand)", [[2.0, -1.0], [-1.0, 1.0]])
-    _expect_bfgs(bfgs_update, np.eye(2), np.array([1.0, 0.0]), np.array([2.0, 0.0]),
-                 "bfgs_update(H=I, s=[1, 0], y=[2, 0]) (rho = 1/2, by hand)", [[0.5, 0.0], [0.0, 1.0]])
+    for (s, y), expected, rho in zip(BFGS_BY_HAND_INPUTS, BFGS_BY_HAND, ("1", "1/2")):
+        _expect_bfgs(bfgs_update, np.eye(2), np.array(s), np.array(y),
+                     f"bfgs_update(H=I, s=[{s[0]:g}, {s[1]:g}], y=[{y[0]:g}, {y[1]:g}]) (rho = {rho}, by hand)",
+                     expected)
 
     rng = np.random.default_rng(0)
     A = spd_matrix(rng, [1.0, 2.0, 5.0, 10.0, 50.0])                 # an SPD "Hessian"
@@ -164,8 +169,13 @@ _LBFGS_HINT = ("follow the two loops of the notebook: the first from the newest 
                "oldest to the newest, reusing each pair's own alpha_i; return -r")
 _GAMMA_NEWEST = "gamma = s'y / y'y, computed from the NEWEST pair (s_history[-1], y_history[-1])"
 
+# One pair s = [1, 0], y = [2, 0]: gamma = 1/2 and H = diag(1/2, 1/2), so -H [1, 1] = [-1/2, -1/2].
+ONE_PAIR_DIRECTION = [-0.5, -0.5]
 # Two pairs, oldest first: s = ([1, 0], [0, 1]), y = ([1, 1], [1, 2]); gamma = 2/5; g = [1, 0].
 # By hand (exact fractions), -H g = [-7/5, 7/10]; the usual mistakes give the other values.
+TWO_PAIRS_S = ([1.0, 0.0], [0.0, 1.0])
+TWO_PAIRS_Y = ([1.0, 1.0], [1.0, 2.0])
+TWO_PAIRS_DIRECTION = [-7 / 5, 7 / 10]
 _TWO_PAIRS_MISTAKES = [
     ([7 / 5, -7 / 10], "wrong sign: the direction is -H g (a descent direction), return -r"),
     ([-1.0, 0.0], "the history is ignored (that is -g): apply the two loops"),
@@ -211,7 +221,7 @@ def check_lbfgs_direction(lbfgs_direction):
     d = _lbfgs(lbfgs_direction, g, [np.array([1.0, 0.0])], [np.array([2.0, 0.0])],
                "lbfgs_direction(g=[1, 1], [s], [y]) with s = [1, 0], y = [2, 0]")
     expect_close("lbfgs_direction", "lbfgs_direction(g=[1, 1], [s], [y]) with s = [1, 0], y = [2, 0]: gamma = 1/2 "
-                 "and H = diag(1/2, 1/2), so -H g = [-0.5, -0.5]", [-0.5, -0.5], d,
+                 "and H = diag(1/2, 1/2), so -H g = [-0.5, -0.5]", ONE_PAIR_DIRECTION, d,
                  hint=likely_mistake(d, [([0.5, 0.5], "wrong sign: the direction is -H g, return -r"),
                                          ([-1.0, -1.0], "the history is ignored (that is -g): apply the two loops"),
                                          ([-0.5, -1.0], f"the H0 scaling is missing: r = gamma q, {_GAMMA_NEWEST}"),
@@ -221,12 +231,12 @@ def check_lbfgs_direction(lbfgs_direction):
                                          ([0.5, -0.5], "sign error in the second loop: r = r + s_i (alpha_i - beta)")],
                                      _LBFGS_HINT))
 
-    s_history = (np.array([1.0, 0.0]), np.array([0.0, 1.0]))
-    y_history = (np.array([1.0, 1.0]), np.array([1.0, 2.0]))
+    s_history = tuple(np.array(s) for s in TWO_PAIRS_S)
+    y_history = tuple(np.array(y) for y in TWO_PAIRS_Y)
     d = _lbfgs(lbfgs_direction, np.array([1.0, 0.0]), s_history, y_history,
                "two pairs given as tuples, oldest first")
     expect_close("lbfgs_direction", "lbfgs_direction(g=[1, 0], s_history=([1, 0], [0, 1]), "
-                 "y_history=([1, 1], [1, 2])), oldest first, gamma = 2/5 (by hand)", [-7 / 5, 7 / 10], d,
+                 "y_history=([1, 1], [1, 2])), oldest first, gamma = 2/5 (by hand)", TWO_PAIRS_DIRECTION, d,
                  hint=likely_mistake(d, _TWO_PAIRS_MISTAKES, _LBFGS_HINT))
 
     rng = np.random.default_rng(1)

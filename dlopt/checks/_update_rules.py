@@ -36,7 +36,9 @@ def state_unchanged(name, key, before, after, formula):
 
 
 def expect_defaults(name, config, defaults):
-    wrong = {key: config.get(key) for key, value in defaults.items() if config.get(key) != value}
+    """The returned config may leave a hyperparameter out (the rule then used its default, which the
+    checks see in the step), but a hyperparameter it holds must have its default value."""
+    wrong = {key: config[key] for key, value in defaults.items() if key in config and config[key] != value}
     if wrong:
         wanted = " and ".join(f"{key} {value:g}" for key, value in defaults.items())
         fail(f"{name}(w, dw) with no config: the returned config should hold {wanted}, got {short(config)}",
