@@ -1,8 +1,10 @@
 """The visible checks (``dlopt.checks.check(name, fn)``, 1 point each) against every catalogue.
 
 - Every right answer of the alternatives modules (``tests/grading/ch1_4_alternatives.py`` and
-  ``ch5_9_alternatives.py``: their ``RIGHT_*`` lists and dicts, read whatever they hold) and every
-  model answer of the exercise notebooks passes its visible check.
+  ``ch5_9_alternatives.py``: their ``RIGHT_*`` lists and dicts, read whatever they hold; a module
+  without such lists contributes every function named after a check) and every model answer of the
+  exercise notebooks passes its visible check; so do a few more right answers written here, in forms
+  the hidden checks accept.
 - Every catalogued wrong answer fails its visible check with a :class:`CheckFailure`: the ``WRONG_*``
   lists of the alternatives modules, the textual edits ``CATALOGUE`` of
   ``tests/course/test_wrong_answers_0*.py`` (the notebook's model answer with ``old`` replaced by
@@ -96,14 +98,28 @@ def _entries(module, prefix: str):
 def _forwards(module):
     """The right forward passes of a module (the backward checks build their cache with them)."""
     right = getattr(module, "RIGHT_ANSWERS", {})
-    return list(right.get("batchnorm_forward", []))
+    if "batchnorm_forward" in right:
+        return list(right["batchnorm_forward"])
+    return [module.batchnorm_forward] if hasattr(module, "batchnorm_forward") else []
+
+
+def _named_functions(module):
+    """For a module without ``RIGHT_*`` lists (whose functions are all right answers, as its docstring
+    says): ``(module, check name, function)`` for each public function named after a check (``name`` or
+    ``name_...``)."""
+    for attribute, value in vars(module).items():
+        if callable(value) and getattr(value, "__module__", None) == module.__name__ and not attribute.startswith("_"):
+            names = [name for name in NAMES if attribute == name or attribute.startswith(name + "_")]
+            if names:
+                yield "functions", max(names, key=len), value
 
 
 def right_answers() -> list[Answer]:
     answers = []
     for module in ALTERNATIVES:
         forwards = _forwards(module)
-        for attribute, name, function in _entries(module, "RIGHT_"):
+        listed = any(attribute.startswith("RIGHT_") for attribute in vars(module))
+        for attribute, name, function in _entries(module, "RIGHT_") if listed else _named_functions(module):
             where = f"{module.__name__}.{attribute}: {function.__name__}"
             if name.startswith("batchnorm_backward"):
                 answers += [Answer(f"{where} (cache of {forward.__name__})", name, function, (forward,))
