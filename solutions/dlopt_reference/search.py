@@ -1,6 +1,6 @@
-"""Hyperparameter search: log-uniform sampling, random search and grid search.
+"""Hyperparameter search: log-uniform sampling, random search, grid search and successive halving.
 
-Both searches return a list of trials ``{"params": {...}, "score": float}`` sorted best first, where
+The searches return a list of trials ``{"params": {...}, "score": float}`` sorted best first, where
 *lower scores are better* (a validation loss or error rate; negate an accuracy). The sort is stable,
 so trials with equal scores keep the order in which they were run; a NaN score (a diverged run)
 counts as the worst, after every number.
@@ -16,7 +16,7 @@ import numpy as np
 
 from ._validation import as_real, positive_int
 
-__all__ = ["sample_log_uniform", "random_search", "grid_search"]
+__all__ = ["sample_log_uniform", "random_search", "grid_search", "successive_halving", "rung_schedule"]
 
 
 def _check_rng(rng):
@@ -168,3 +168,126 @@ def grid_search(objective, grid):
         params = dict(zip(names, combination))
         trials.append({"params": params, "score": _score(objective, params)})
     return _sorted(trials)
+
+
+def rung_schedule(n_configs, min_budget, max_budget, reduction_factor=3):
+    r"""The rungs of :func:`successive_halving`: a list of ``(n_k, b_k)``, configurations and budget per rung.
+
+    With :math:`n` = ``n_configs``, :math:`b_0` = ``min_budget``, :math:`B` = ``max_budget`` and
+    :math:`r` = ``reduction_factor``:
+
+    .. math::
+
+        K = \max\{k : b_0 r^k \le B\}, \qquad b_k = b_0 r^k, \qquad
+        n_k = \max\bigl(1, \lfloor n / r^k \rfloor\bigr), \qquad k = 0, \dots, K.
+
+    Args:
+        n_configs: :math:`n`, an integer >= 1.
+        min_budget: :math:`b_0 > 0`.
+        max_budget: :math:`B \ge b_0`.
+        reduction_factor: :math:`r`, an integer >= 2.
+
+    Returns:
+        A list of :math:`K + 1` tuples ``(n_k, b_k)``; ``b_k`` is computed as ``min_budget * r ** k`` (an int
+        when ``min_budget`` is one).
+
+    Example:
+        >>> rung_schedule(27, 1, 27, 3)
+        [(27, 1), (9, 3), (3, 9), (1, 27)]
+        >>> rung_schedule(10, 1, 20, 3)
+        [(10, 1), (3, 3), (1, 9)]
+    """
+    n_configs = positive_int(n_configs, "n_configs")
+    as_real(min_budget, "min_budget")
+    as_real(max_budget, "max_budget")
+    if isinstance(reduction_factor, (bool, np.bool_)) or not isinstance(reduction_factor, (int, np.integer)) \
+            or reduction_factor < 2:
+        raise ValueError(f"reduction_factor must be an integer >= 2, got {reduction_factor!r}")
+    reduction_factor = int(reduction_factor)
+    if not (math.isfinite(min_budget) and min_budget > 0):
+        raise ValueError(f"min_budget must be a positive number, got {min_budget!r}")
+    if not (math.isfinite(max_budget) and max_budget >= min_budget):
+        raise ValueError(f"max_budget must be a number >= min_budget, got {max_budget!r}")
+    rungs = []
+    k = 0
+    while min_budget * reduction_factor ** k <= max_budget:
+        rungs.append((max(1, n_configs // reduction_factor ** k), min_budget * reduction_factor ** k))
+        k += 1
+    return rungs
+
+
+def successive_halving(train, configs, min_budget, max_budget, reduction_factor=3):
+    r"""Successive halving: train every configuration briefly, then give :math:`r` times the budget to the best
+    :math:`1/r` of them, rung after rung.
+
+    Let :math:`n` = ``len(configs)``, :math:`b_0` = ``min_budget``, :math:`B` = ``max_budget`` and
+    :math:`r` = ``reduction_factor``. The rungs are :math:`k = 0, \dots, K` with
+    :math:`K = \max\{k : b_0 r^k \le B\}` (see :func:`rung_schedule`):
+
+    .. math::
+
+        S_0 &\leftarrow \{1, \dots, n\}, \qquad b_k = b_0 r^k, \qquad n_k = \max(1, \lfloor n / r^k \rfloor) \\
+        s_{i,k} &\leftarrow \text{train}(\text{configs}_i, b_k) \quad \text{for } i \in S_k
+            \text{ (in increasing } i\text{)} \\
+        S_{k+1} &\leftarrow \text{the } n_{k+1} \text{ members of } S_k \text{ with the lowest } s_{i,k}
+
+    Ranking uses the key (NaN, score, index): lower scores first, a NaN score (a diverged run) after every
+    number, equal scores in the order of ``configs``. Each call of ``train`` starts from scratch
+    with the given budget (no checkpoint is resumed). The total budget is :math:`\sum_k n_k b_k`, which
+    is :math:`(K + 1)\, n\, b_0` when :math:`n = r^K`, instead of :math:`n\, b_K` for training every
+    configuration with the largest budget.
+
+    Args:
+        train: callable ``(params, budget) -> score`` taking a copy of one configuration (a dict)
+            and a budget (e.g. a number of epochs), returning a real number, *lower is better*.
+        configs: a non-empty list of dicts ``{name: value}`` (e.g. drawn by a random search).
+        min_budget: :math:`b_0 > 0`, the budget of rung 0.
+        max_budget: :math:`B \ge b_0`, no rung's budget exceeds it.
+        reduction_factor: :math:`r`, an integer >= 2: each rung keeps :math:`1/r` of the
+            configurations and multiplies the budget by :math:`r`.
+
+    Returns:
+        A list of ``len(configs)`` dicts ``{"params": {name: value}, "budget": b, "score": float}``,
+        one per configuration, with the largest budget it was trained with and its score there;
+        sorted by that budget, largest first, then as in the ranking above (best first). The first
+        trial is the winner.
+
+    Example:
+        >>> configs = [{"x": x} for x in (0.9, 0.1, 0.5, 0.3, 0.7, 0.2, 0.8, 0.6, 0.4)]
+        >>> trials = successive_halving(lambda p, budget: abs(p["x"] - 0.27) + 1 / budget, configs, 1, 9)
+        >>> [(t["params"]["x"], t["budget"]) for t in trials[:4]]
+        [(0.3, 9), (0.2, 3), (0.4, 3), (0.1, 1)]
+
+    References:
+        Jamieson & Talwalkar, "Non-stochastic best arm identification and hyperparameter optimization",
+        AISTATS 2016; Li et al., "Hyperband", JMLR 2018 (Algorithm 1, inner loop).
+    """
+    if not callable(train):
+        raise TypeError("train must be callable: (params dict, budget) -> score")
+    if isinstance(configs, (str, bytes, Mapping)) or not hasattr(configs, "__iter__"):
+        raise TypeError(f"configs must be a list of dicts, got {type(configs).__name__}")
+    configs = list(configs)
+    if not configs:
+        raise ValueError("configs must contain at least one configuration")
+    for index, config in enumerate(configs):
+        if not isinstance(config, Mapping):
+            raise TypeError(f"configs[{index}] must be a dict name -> value, got {type(config).__name__}")
+    rungs = rung_schedule(len(configs), min_budget, max_budget, reduction_factor)
+
+    def rank(result):
+        index, score = result
+        return (math.isnan(score), score, index)
+
+    latest = {}
+    survivors = list(range(len(configs)))
+    for rung, (_, budget) in enumerate(rungs):
+        results = []
+        for index in survivors:
+            score = _score(lambda params: train(params, budget), configs[index])
+            latest[index] = (rung, budget, score)
+            results.append((index, score))
+        if rung + 1 < len(rungs):
+            keep = rungs[rung + 1][0]
+            survivors = sorted(index for index, _ in sorted(results, key=rank)[:keep])
+    order = sorted(latest, key=lambda index: (-latest[index][0],) + rank((index, latest[index][2])))
+    return [{"params": dict(configs[index]), "budget": latest[index][1], "score": latest[index][2]} for index in order]

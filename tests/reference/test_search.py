@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dlopt_reference.search import grid_search, random_search, sample_log_uniform
+from dlopt_reference.search import (grid_search, random_search, rung_schedule, sample_log_uniform,
+                                    successive_halving)
 
 
 def test_log_uniform_range_and_distribution():
@@ -140,3 +141,103 @@ def test_search_validation():
         grid_search(lambda p: 0.0, {})
     with pytest.raises(TypeError, match="grid must be a dict"):
         grid_search(lambda p: 0.0, [("a", [1])])
+
+
+# --------------------------------------------------------------------------------------------
+# successive_halving against an independent hand-written loop
+# --------------------------------------------------------------------------------------------
+
+
+def _halving_by_hand(train, configs, min_budget, max_budget, r):
+    """Successive halving written differently: rungs counted with logarithms, survivors found by repeated
+    removal of the worst, the result assembled rung by rung from the top."""
+    n = len(configs)
+    top = 0
+    while min_budget * r ** (top + 1) <= max_budget:
+        top += 1
+    assert top == int(math.floor(math.log(max_budget / min_budget, r) + 1e-12))
+    history = []                                   # per rung: {index: score}
+    alive = list(range(n))
+    for k in range(top + 1):
+        budget = min_budget * r ** k
+        history.append({i: float(train(dict(configs[i]), budget)) for i in alive})
+        survivors_wanted = max(1, n // r ** (k + 1))
+        alive = list(alive)
+        while len(alive) > survivors_wanted:       # drop the worst: nan first, then the highest score, then the
+            def badness(i):                        # latest in configs among equals
+                s = history[k][i]
+                return (math.isnan(s), -math.inf if math.isnan(s) else s, i)
+            alive.remove(max(alive, key=badness))
+    result, placed = [], set()
+    for k in range(top, -1, -1):
+        here = [i for i in history[k] if i not in placed]
+        here.sort(key=lambda i: (math.isnan(history[k][i]), history[k][i] if not math.isnan(history[k][i]) else 0, i))
+        for i in here:
+            result.append({"params": dict(configs[i]), "budget": min_budget * r ** k, "score": history[k][i]})
+            placed.add(i)
+    return result
+
+
+def _same_trials(ours, theirs):
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs):
+        assert a["params"] == b["params"] and a["budget"] == pytest.approx(b["budget"], rel=1e-12)
+        assert (math.isnan(a["score"]) and math.isnan(b["score"])) or a["score"] == b["score"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_successive_halving_matches_a_hand_written_loop(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    r = int(rng.integers(2, 5))
+    min_budget = [1, 2, 0.5, 3][seed % 4]
+    max_budget = min_budget * float(rng.uniform(1, r ** 4))
+    levels = rng.integers(0, 4, size=n)            # few distinct levels: many ties
+    slopes = rng.normal(size=n)
+    configs = [{"id": i, "level": int(levels[i]), "slope": float(slopes[i])} for i in range(n)]
+
+    def train(params, budget):
+        if params["level"] == 3 and params["slope"] > 1.0:
+            return float("nan")                    # a diverged run
+        # ties at every rung for configurations of the same level and sign, curves that cross
+        return params["level"] + (0.5 if params["slope"] > 0 else -0.5) / budget
+
+    _same_trials(successive_halving(train, configs, min_budget, max_budget, r),
+                 _halving_by_hand(train, configs, min_budget, max_budget, r))
+
+
+def test_successive_halving_calls_and_budget_arithmetic():
+    calls = []
+
+    def train(params, budget):
+        calls.append((params["i"], budget))
+        return (params["i"] * 7 % 27) / 27 + 1 / budget
+
+    trials = successive_halving(train, [{"i": i} for i in range(27)], 1, 27)   # reduction_factor 3 by default
+    assert [b for _, b in calls] == [1] * 27 + [3] * 9 + [9] * 3 + [27]
+    assert [i for i, b in calls if b == 1] == list(range(27))                     # rung 0 in the order of configs
+    assert sum(b for _, b in calls) == 4 * 27 == (3 + 1) * 27 * 1                 # (K + 1) n b_0 when n = r^K
+    assert rung_schedule(27, 1, 27) == [(27, 1), (9, 3), (3, 9), (1, 27)]
+    assert [t["budget"] for t in trials] == [27] + [9] * 2 + [3] * 6 + [1] * 18
+    assert trials[0]["params"]["i"] == 0                                          # (0 * 7) % 27 = 0: the best
+    survivors = [i for i, b in calls if b == 3]
+    assert survivors == sorted(survivors)                                         # later rungs in configs order too
+
+
+def test_successive_halving_edge_cases_and_validation():
+    single = successive_halving(lambda p, b: p["x"] * b, [{"x": 2.0}], 1, 8, 2)
+    assert single == [{"params": {"x": 2.0}, "budget": 8, "score": 16.0}]        # one config trains on every rung
+    one_rung = successive_halving(lambda p, b: p["x"], [{"x": 3}, {"x": 1}, {"x": 2}], 5, 5)
+    assert [(t["params"]["x"], t["budget"]) for t in one_rung] == [(1, 5), (2, 5), (3, 5)]
+    with pytest.raises(ValueError, match="configs must contain"):
+        successive_halving(lambda p, b: 0.0, [], 1, 9)
+    with pytest.raises(ValueError, match="reduction_factor must be an integer >= 2"):
+        successive_halving(lambda p, b: 0.0, [{"x": 1}], 1, 9, 1)
+    with pytest.raises(ValueError, match="max_budget must be a number >= min_budget"):
+        successive_halving(lambda p, b: 0.0, [{"x": 1}], 9, 1)
+    with pytest.raises(ValueError, match="min_budget must be a positive number"):
+        successive_halving(lambda p, b: 0.0, [{"x": 1}], 0, 1)
+    with pytest.raises(TypeError, match=r"configs\[0\] must be a dict"):
+        successive_halving(lambda p, b: 0.0, [3], 1, 9)
+    with pytest.raises(TypeError, match="must return a real number"):
+        successive_halving(lambda p, b: "low", [{"x": 1}], 1, 9)
