@@ -2,7 +2,7 @@
 keep their meaning in every chapter.
 
 Each check is a small function ``check(text) -> list[str]`` over the markdown of a chapter (code cells
-included: their LaTeX strings label figures). It is precise rather than clever: it looks for the
+included: their LaTeX strings label figures) and over the markdown cells of the assignment notebooks. It is precise rather than clever: it looks for the
 forms in which a symbol was, or could again be, used for something else, such as ``\\lambda_{\\min}`` for
 the strong-convexity constant or ``\\mu`` as the momentum coefficient. Every check is shown to fail on a
 synthetic bad line and to pass on the same line written in the book's notation.
@@ -10,6 +10,7 @@ synthetic bad line and to pass on the same line written in the book's notation.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -94,13 +95,13 @@ def rho_and_delta_belong_to_rmsprop_and_adadelta(text: str, chapter: str = "") -
 
 def eigenvalues_carry_an_index(text: str) -> list[str]:
     """lambda_i is an eigenvalue (always with an index); a bare lambda is the weight-decay coefficient, so
-    it only appears in a paragraph about weight decay (or L2 regularization, AdamW)."""
+    it only appears where weight decay (or L2 regularization, AdamW) is discussed: within 400 characters
+    before it or 200 after it (a display formula is often set off from the sentence that names it)."""
     found = []
-    for paragraph in re.finditer(r"(?:[^\n]|\n(?!\s*\n))+", text):
-        body = paragraph.group()
-        if re.search(r"\\lambda(?![_A-Za-z])", body) and not re.search(
-                r"weight[ -_]decay|L2|regulari[sz]|AdamW|adamw|decoupled", body, re.I):
-            found += [_where(text, paragraph.start() + m.start()) for m in re.finditer(r"\\lambda(?![_A-Za-z])", body)]
+    for match in re.finditer(r"\\lambda(?![_A-Za-z])", text):
+        window = text[max(0, match.start() - 400): match.end() + 200]
+        if not re.search(r"weight[ -_]decay|L2|regulari[sz]|AdamW|adamw|decoupled", window, re.I):
+            found.append(_where(text, match.start()))
     return found
 
 
@@ -128,6 +129,22 @@ def _cases():
 def test_chapter_follows_the_notation(path, check):
     found = run(check, path.read_text(), path.name)
     assert found == [], f"{path.name}: {check.__doc__.split(chr(10))[0]}\n" + "\n".join(found)
+
+
+EXERCISES = sorted((BOOK.parent / "exercises").glob("*/*.ipynb"))
+
+
+def markdown_of(notebook: Path) -> str:
+    """The markdown cells of an assignment notebook (its code cells are the students' and the graders')."""
+    cells = json.loads(notebook.read_text())["cells"]
+    return "\n\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("notebook", EXERCISES, ids=[path.parent.name for path in EXERCISES])
+def test_assignment_text_follows_the_notation(notebook):
+    text = markdown_of(notebook)
+    found = {check.__name__: run(check, text, notebook.parent.name + ".md") for check in CHECKS}
+    assert {name: lines for name, lines in found.items() if lines} == {}
 
 
 def test_the_chapters_are_found():
