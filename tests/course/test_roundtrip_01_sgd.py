@@ -2,27 +2,21 @@
 
 - the model answer (the release with the source's solutions filled in) scores full marks;
 - the untouched release scores zero;
-- a wrong answer (the sign of the SGD update flipped) scores less, and its feedback names the problem;
+- a wrong answer (the sign of the SGD update flipped) scores less, and the hidden cell of ``sgd`` (in the
+  autograded notebook and in the feedback) names the problem in whole words, which no other cell does;
 - the release holds no solution and no hidden test.
 """
 
 from __future__ import annotations
-
-import html
-import re
 
 import pytest
 
 from dlopt_reference.course.leaks import forbidden_markers, scan
 from dlopt_reference.course.nbgrader_course import NbgraderCourse
 from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from wrong_answers import autograded_outputs, feedback_cell_outputs, says, visible_text
 
 ASSIGNMENT = "01_sgd"
-
-
-def visible_text(page: str) -> str:
-    """The text a reader sees in an HTML page (tags dropped, entities decoded)."""
-    return html.unescape(re.sub(r"<[^>]*>", "", page))
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +52,27 @@ def test_sign_flip_loses_the_sgd_points_only(graded_course):
     assert score == max_score - 3
 
 
+SIGN_DIAGNOSIS = "the sign of the update is flipped"
+HIDDEN_CELLS = ("sgd_hidden", "minibatches_hidden", "lr_range_test_hidden")
+
+
 def test_feedback_names_the_sign_error(graded_course):
-    feedback = visible_text(graded_course.feedback_html("sign_flipped", ASSIGNMENT))
-    assert "sign" in feedback.lower(), "the feedback should diagnose the flipped sign"
-    assert "GradingFailure" in feedback or "AssertionError" in feedback
+    """The diagnosis is in the hidden cell of sgd, as whole words, and in no other hidden cell."""
+    page = graded_course.feedback_html("sign_flipped", ASSIGNMENT)
+    outputs = autograded_outputs(graded_course, "sign_flipped", ASSIGNMENT, "sgd_hidden")
+    assert says(outputs, SIGN_DIAGNOSIS) and says(outputs, "GradingFailure"), outputs
+    feedback = feedback_cell_outputs(page, "sgd_hidden")
+    assert says(feedback, SIGN_DIAGNOSIS) and says(feedback, "GradingFailure"), feedback
+    for other in HIDDEN_CELLS[1:]:
+        assert not says(feedback_cell_outputs(page, other), "sign"), other
+
+
+def test_the_model_answer_hidden_cells_print_nothing(graded_course):
+    """A right answer's hidden cells print no diagnosis (so a diagnosis found above is the mistake's)."""
+    page = graded_course.feedback_html("model", ASSIGNMENT)
+    for grade_id in HIDDEN_CELLS:
+        assert autograded_outputs(graded_course, "model", ASSIGNMENT, grade_id).strip() == ""
+        assert feedback_cell_outputs(page, grade_id).strip() == ""
 
 
 def test_feedback_shows_no_hidden_test_logic_beyond_the_check_call(graded_course):
@@ -72,8 +83,9 @@ def test_feedback_shows_no_hidden_test_logic_beyond_the_check_call(graded_course
 
 def test_feedback_shows_the_diagnosis_but_no_grader_source(graded_course):
     """A failed hidden check shows its message only: no frame, path or source line of the graders."""
-    feedback = visible_text(graded_course.feedback_html("sign_flipped", ASSIGNMENT))
-    assert "This looks like" in feedback
+    page = graded_course.feedback_html("sign_flipped", ASSIGNMENT)
+    assert says(feedback_cell_outputs(page, "sgd_hidden"), "This looks like")
+    feedback = visible_text(page)
     for internal in ("dlopt_reference/grading/", "raise GradingFailure", "Traceback (most recent call last)", "_update_rules"):
         assert internal not in feedback, internal
 

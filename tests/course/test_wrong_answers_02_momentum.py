@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wrong_answers import WrongAnswer, catalogue_tests
+from wrong_answers import HeldOut, WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "02_momentum"
 _VELOCITY = 'velocity = config["momentum"] * velocity - config["learning_rate"] * dw'
@@ -36,7 +36,23 @@ CATALOGUE = [
 ]
 
 
+# Held-out wrong answers (see wrong_answers.py): listed mistakes written with other algebra than the
+# graders' known-mistake implementations, and mistakes no grader lists.
+HELD_OUT = [
+    HeldOut("sgd_momentum",
+            'velocity = config["momentum"] * velocity - config["learning_rate"] * dw\n    next_w = w + velocity',
+            'next_w = w + velocity\n    velocity = config["momentum"] * velocity - config["learning_rate"] * dw',
+            "w is updated with the previous velocity", listed=True),
+    HeldOut("sgd_momentum", 'config["momentum"] * velocity - config["learning_rate"] * dw',
+            'config["momentum"] * (velocity - config["learning_rate"] * dw)', "next_w differs",
+            also=("after step 1 of",)),
+    HeldOut("sgd_momentum_ema", 'm = config["beta"] * m + (1 - config["beta"]) * dw',
+            'm = m + config["beta"] * (dw - m)', "beta and (1 - beta) swapped", listed=True),
+    HeldOut("sgd_momentum_ema", '(1 - config["beta"]) * dw', '(1 - config["beta"]) * dw ** 2', "next_w differs",
+            also=("after step 1 of",)),
+]
+
+
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
- test_isolated_regrade_agrees_with_nbgrader) = catalogue_tests(
-    ASSIGNMENT, CATALOGUE
-)
+ test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
+ test_held_out_wrong_answer_is_caught) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wrong_answers import WrongAnswer, catalogue_tests
+from wrong_answers import HeldOut, WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "03_nesterov"
 _LOOKAHEAD_GRADIENT = "gradient = grad_fn(w + mu * velocity)"
@@ -38,7 +38,21 @@ CATALOGUE = [
 ]
 
 
+# Held-out wrong answers (see wrong_answers.py): listed mistakes written with other algebra than the
+# graders' known-mistake implementations, and mistakes no grader lists.
+HELD_OUT = [
+    HeldOut("nesterov_lookahead", "gradient = grad_fn(w + mu * velocity)", "gradient = grad_fn(w.copy())",
+            "the gradient is evaluated at w, not at the look-ahead point", listed=True),
+    HeldOut("nesterov_lookahead", "next_w = w + velocity", "next_w = w + mu * velocity", "next_w differs",
+            also=("after step 1 of",)),
+    HeldOut("nesterov_momentum", "next_w = w - mu * velocity_prev + (1 + mu) * velocity",
+            "next_w = w - mu * velocity_prev + velocity - mu * velocity", "(1 - mu) instead of (1 + mu)",
+            listed=True),
+    HeldOut("nesterov_momentum", "next_w = w - mu * velocity_prev + (1 + mu) * velocity",
+            "next_w = w - mu * velocity + (1 + mu) * velocity_prev", "next_w differs", also=("after step 1 of",)),
+]
+
+
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
- test_isolated_regrade_agrees_with_nbgrader) = catalogue_tests(
-    ASSIGNMENT, CATALOGUE
-)
+ test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
+ test_held_out_wrong_answer_is_caught) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wrong_answers import WrongAnswer, catalogue_tests
+from wrong_answers import HeldOut, WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "04_adaptive"
 _ADAGRAD_DENOMINATOR = 'np.sqrt(cache) + config["epsilon"]'
@@ -64,7 +64,36 @@ CATALOGUE = [
 ]
 
 
+# Held-out wrong answers (see wrong_answers.py): listed mistakes written with other algebra than the
+# graders' known-mistake implementations, and mistakes no grader lists.
+HELD_OUT = [
+    HeldOut("adagrad", 'dw / (np.sqrt(cache) + config["epsilon"])', 'dw / np.power(cache + config["epsilon"], 0.5)',
+            "eps inside the square root", listed=True),
+    HeldOut("adagrad", 'cache = config["cache"] + dw ** 2', 'cache = (config["cache"] + dw) ** 2', "next_w differs",
+            also=("after step", "w shape (5,)")),
+    HeldOut("rmsprop", 'cache = rho * config["cache"] + (1 - rho) * dw ** 2',
+            'cache = config["cache"] + rho * (dw ** 2 - config["cache"])', "decay_rate and (1 - decay_rate) swapped",
+            listed=True),
+    HeldOut("rmsprop", "(1 - rho) * dw ** 2", "(1 - rho) * np.abs(dw)", "next_w differs",
+            also=("after step", "w shape (5,)")),
+    HeldOut("adadelta", 'next_w = w + config["learning_rate"] * update',
+            'next_w = w - np.sqrt(config["delta"] + eps) / np.sqrt(cache + eps) * dw', "the learning rate is ignored",
+            listed=True),
+    HeldOut("adadelta", "(1 - rho) * update ** 2", "(1 - rho) * update", "config['delta'] differs",
+            also=("after step", "w shape (5,)")),
+    HeldOut("adam", "m_hat = m / (1 - beta1 ** t)\n    v_hat = v / (1 - beta2 ** t)",
+            "m_hat = m * (1 - beta1) ** -t\n    v_hat = v * (1 - beta2) ** -t",
+            "the bias correction divides by (1 - beta)**t instead of 1 - beta**t", listed=True),
+    HeldOut("adam", "(1 - beta2) * dw ** 2", "(1 - beta2) * m ** 2", "next_w differs",
+            also=("after step", "w shape (5,)")),
+    HeldOut("adamw", 'decayed_w = w - config["learning_rate"] * config["weight_decay"] * w',
+            'decayed_w = w * (1 - config["weight_decay"])', "the decay is not multiplied by the learning rate",
+            listed=True),
+    HeldOut("adamw", 'config["weight_decay"] * w\n', 'config["weight_decay"] * np.sign(w)\n', "next_w differs",
+            also=("after step", "w shape (5,)")),
+]
+
+
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
- test_isolated_regrade_agrees_with_nbgrader) = catalogue_tests(
-    ASSIGNMENT, CATALOGUE
-)
+ test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
+ test_held_out_wrong_answer_is_caught) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wrong_answers import WrongAnswer, catalogue_tests
+from wrong_answers import HeldOut, WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "05_lr_decay"
 CATALOGUE = [
@@ -57,7 +57,43 @@ CATALOGUE = [
 ]
 
 
+# Held-out wrong answers (see wrong_answers.py): listed mistakes written with other algebra than the
+# graders' known-mistake implementations, and mistakes no grader lists.
+HELD_OUT = [
+    HeldOut("step_decay", "drop ** np.floor(epoch / epochs_drop)", "np.exp(np.log(drop) * epoch / epochs_drop)",
+            "no floor", listed=True),
+    HeldOut("step_decay", "np.floor(epoch / epochs_drop)", "np.floor(epoch / (epochs_drop + 1))",
+            "returned a wrong result", also=("step_decay(", "values differ: expected")),
+    HeldOut("exponential_decay", "learning_rate * decay_rate ** p", "learning_rate / np.exp(decay_rate * p)",
+            "natural exponential decay (lr * exp(-decay_rate * p))", listed=True),
+    HeldOut("exponential_decay", "learning_rate * decay_rate ** p", "learning_rate * decay_rate ** p / decay_rate",
+            "returned a wrong result", also=("exponential_decay(", "values differ: expected")),
+    HeldOut("inverse_time_decay", "learning_rate / (1.0 + decay_rate * p)",
+            "learning_rate * np.exp(p * np.log(decay_rate))", "exponential decay (lr * decay_rate ** p)",
+            listed=True),
+    HeldOut("inverse_time_decay", "learning_rate / (1.0 + decay_rate * p)",
+            "learning_rate / (1.0 + decay_rate * p) ** 2", "returned a wrong result",
+            also=("inverse_time_decay(", "values differ: expected")),
+    HeldOut("natural_exp_decay", "np.exp(-decay_rate * p)", "np.power(10.0, -decay_rate * p)", "base 10 instead of e",
+            listed=True),
+    HeldOut("natural_exp_decay", "np.exp(-decay_rate * p)", "np.exp(-decay_rate * p * p)", "returned a wrong result",
+            also=("natural_exp_decay(", "values differ: expected")),
+    HeldOut("piecewise_constant", "if global_step > boundary", "if not global_step < boundary",
+            "off by one at a boundary", listed=True),
+    HeldOut("piecewise_constant", "return float(values[index])",
+            "return float(values[index] if index < len(boundaries) else values[0])", "returned a wrong result",
+            also=("piecewise_constant(", "values differ: expected")),
+    HeldOut("polynomial_decay", "(learning_rate - end_learning_rate) * (1.0 - fraction) ** power + end_learning_rate",
+            "learning_rate * (1.0 - fraction) ** power", "end_learning_rate ignored", listed=True),
+    HeldOut("polynomial_decay", "fraction = step / decay_steps", "fraction = step / (decay_steps + 1)",
+            "returned a wrong result", also=("polynomial_decay(", "values differ: expected")),
+    HeldOut("cosine_decay", "0.5 * (1.0 + np.cos(np.pi * step / decay_steps))",
+            "2 * np.cos(np.pi * step / decay_steps / 2) ** 2", "missing the factor 0.5", listed=True),
+    HeldOut("cosine_decay", "np.cos(np.pi * step / decay_steps)", "np.cos(np.pi / 2 * step / decay_steps)",
+            "returned a wrong result", also=("cosine_decay(", "values differ: expected")),
+]
+
+
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
- test_isolated_regrade_agrees_with_nbgrader) = catalogue_tests(
-    ASSIGNMENT, CATALOGUE
-)
+ test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
+ test_held_out_wrong_answer_is_caught) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT)

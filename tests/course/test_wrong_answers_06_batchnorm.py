@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from wrong_answers import WrongAnswer, assert_caught, catalogue_tests, submissions_of
+from wrong_answers import HeldOut, WrongAnswer, assert_caught, catalogue_tests, submissions_of
 
 ASSIGNMENT = "06_batchnorm"
 FORWARD, BACKWARD, ALT = "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"
@@ -18,7 +18,7 @@ ALT_DX = "dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)"
 
 CATALOGUE = [
     WrongAnswer(FORWARD, "sample_var = (x_centered ** 2).mean(axis=0)", "sample_var = x.var(axis=0, ddof=1)",
-                "unbiased variance (ddof=1)"),
+                "unbiased variance (ddof=1): batch normalization uses the biased batch variance"),
     WrongAnswer(FORWARD, "std = np.sqrt(sample_var + eps)", "std = np.sqrt(sample_var) + eps",
                 "eps outside the square root"),
     WrongAnswer(FORWARD,
@@ -63,8 +63,25 @@ def submissions(catalogue: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]:
     return result
 
 
-course, test_model_answer_full_marks_and_blank_zero, _, test_isolated_regrade_agrees_with_nbgrader = catalogue_tests(
-    ASSIGNMENT, CATALOGUE, group=submissions)
+# Held-out wrong answers (see wrong_answers.py): listed mistakes written with other algebra than the
+# graders' known-mistake implementations, and mistakes no grader lists.
+HELD_OUT = [
+    HeldOut(FORWARD, "std = np.sqrt(sample_var + eps)", "std = sample_var ** 0.5",
+            "eps ignored: divide by sqrt(var + eps)", listed=True),
+    HeldOut(FORWARD, "out = gamma * x_hat + beta", "out = gamma * (x_hat + beta)", "returned a wrong result",
+            also=("out: values differ",)),
+    HeldOut(BACKWARD, "N = dout.shape[0]", "N = dout.shape[0] - 1", "N - 1 instead of N in dx", listed=True),
+    HeldOut(BACKWARD, "dvar = dstd / (2 * std)", "dvar = dstd / 2", "returned a wrong result",
+            also=("dx: values differ",)),
+    HeldOut(ALT, "dx = gamma / (N * std) * (", "dx = 1 / (N * std) * (", "gamma missing from dx", listed=True),
+    HeldOut(ALT, "dgamma = (dout * x_hat).sum(axis=0)", "dgamma = (dout * x_hat ** 2).sum(axis=0)",
+            "returned a wrong result", also=("dx: values differ",)),
+]
+
+
+(course, test_model_answer_full_marks_and_blank_zero, _, test_isolated_regrade_agrees_with_nbgrader,
+ test_diagnoses_are_specific, test_held_out_wrong_answer_is_caught) = catalogue_tests(
+    ASSIGNMENT, CATALOGUE, group=submissions, held_out=HELD_OUT)
 
 
 @pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wrong_answers import WrongAnswer, catalogue_tests
+from wrong_answers import HeldOut, WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "07_hyperparameter_search"
 SORT = 'sorted(trials, key=lambda trial: (math.isnan(trial["score"]), trial["score"]))'
@@ -37,7 +37,23 @@ CATALOGUE = [
 ]
 
 
+# Held-out wrong answers (see wrong_answers.py): listed mistakes written with other algebra than the
+# graders' known-mistake implementations, and mistakes no grader lists.
+HELD_OUT = [
+    HeldOut("sample_log_uniform", "10.0 ** exponent", "np.exp(exponent)", "natural exponent", listed=True),
+    HeldOut("sample_log_uniform", "rng.uniform(low, high, size)", "rng.uniform(low, high + 1, size)",
+            "returned a wrong result", also=("sample_log_uniform(",)),
+    HeldOut("random_search", "for _ in range(n_trials)", "for _ in range(-1, n_trials)", "one trial too many",
+            listed=True),
+    HeldOut("random_search", '"score": score}', '"score": round(score, 3)}', "returned a wrong result",
+            also=("random_search(",)),
+    HeldOut("grid_search", "grid[name] for name in names", "grid[name][:-1] for name in names",
+            "the last value of each hyperparameter is skipped", listed=True),
+    HeldOut("grid_search", "params = dict(zip(names, combination))",
+            "params = dict(zip(names, reversed(combination)))", "returned a wrong result", also=("grid_search(",)),
+]
+
+
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
- test_isolated_regrade_agrees_with_nbgrader) = catalogue_tests(
-    ASSIGNMENT, CATALOGUE
-)
+ test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
+ test_held_out_wrong_answer_is_caught) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wrong_answers import WrongAnswer, catalogue_tests
+from wrong_answers import HeldOut, WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "08_ensembles"
 CATALOGUE = [
@@ -42,7 +42,25 @@ CATALOGUE = [
 ]
 
 
+# Held-out wrong answers (see wrong_answers.py): listed mistakes written with other algebra than the
+# graders' known-mistake implementations, and mistakes no grader lists.
+HELD_OUT = [
+    HeldOut("ensemble_predict", "stacked.mean(axis=0)", "np.add.reduce(stacked, axis=0)",
+            "sum instead of mean over the models", listed=True),
+    HeldOut("ensemble_predict", "stacked.mean(axis=0)", "stacked[1:].mean(axis=0)", "returned a wrong result",
+            also=("ensemble_predict(",)),
+    HeldOut("polyak_average", "history.mean(axis=0)", "history[:-1].sum(axis=0) / (len(history) - 1)",
+            "the last entry of the history is left out of the average", listed=True),
+    HeldOut("polyak_average", "history.mean(axis=0)",
+            "np.average(history, axis=0, weights=np.arange(1, len(history) + 1))", "returned a wrong result",
+            also=("polyak_average(",)),
+    HeldOut("ema_update", "decay * average + (1.0 - decay) * params", "average + decay * (params - average)",
+            "decay weights swapped", listed=True),
+    HeldOut("ema_update", "decay * average + (1.0 - decay) * params",
+            "decay ** 2 * average + (1.0 - decay ** 2) * params", "returned a wrong result", also=("ema_update(",)),
+]
+
+
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
- test_isolated_regrade_agrees_with_nbgrader) = catalogue_tests(
-    ASSIGNMENT, CATALOGUE
-)
+ test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
+ test_held_out_wrong_answer_is_caught) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wrong_answers import WrongAnswer, catalogue_tests
+from wrong_answers import HeldOut, WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "09_second_order"
 
@@ -57,7 +57,24 @@ CATALOGUE = [
 ]
 
 
+# Held-out wrong answers (see wrong_answers.py): listed mistakes written with other algebra than the
+# graders' known-mistake implementations, and mistakes no grader lists.
+HELD_OUT = [
+    HeldOut("newton_step", "np.linalg.solve(hessian, -grad)", "np.linalg.inv(hessian) @ grad", "wrong sign",
+            listed=True),
+    HeldOut("newton_step", "np.linalg.solve(hessian, -grad)", "np.linalg.solve(hessian + np.eye(len(grad)), -grad)",
+            "returned a wrong result", also=("newton_step(",)),
+    HeldOut("bfgs_update", "rho = 1.0 / (y @ s)", "rho = 1.0 / np.dot(s, s)", "rho = 1 / (s's)", listed=True),
+    HeldOut("bfgs_update", "rho * np.outer(s, s)", "rho * np.outer(s, y)", "returned a wrong result",
+            also=("bfgs_update(",)),
+    HeldOut("lbfgs_direction", "gamma = (s_history[-1] @ y_history[-1]) / (y_history[-1] @ y_history[-1])",
+            "gamma = 1 / ((s_history[-1] @ y_history[-1]) / (y_history[-1] @ y_history[-1]))", "gamma inverted",
+            listed=True),
+    HeldOut("lbfgs_direction", "q = q - alphas[i] * y_history[i]", "q = q - alphas[i] * s_history[i]",
+            "returned a wrong result", also=("lbfgs_direction(",)),
+]
+
+
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
- test_isolated_regrade_agrees_with_nbgrader) = catalogue_tests(
-    ASSIGNMENT, CATALOGUE
-)
+ test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
+ test_held_out_wrong_answer_is_caught) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT)

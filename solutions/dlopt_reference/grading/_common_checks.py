@@ -86,7 +86,10 @@ def identify_mistake(
     same message (numbers and quoted names aside: a ``TypeError`` from ``sorted`` on dicts is not the
     ``TypeError`` of a call with keyword arguments). If
     several do, the one agreeing with the student on most of ``other_cases`` wins (ties: the
-    catalogue's order), so that the diagnosis rests on all the evidence, not on one input.
+    catalogue's order), so that the diagnosis rests on all the evidence, not on one input. A mistake
+    that agrees with the student on fewer than half of ``other_cases`` is not named, even when it is
+    the only candidate: it matched the failing case by coincidence (e.g. an unlisted off-by-one in
+    ``polynomial_decay`` that equals "learning_rate not reduced by end_learning_rate" at step 1 only).
     """
     candidates = []
     error_message = None
@@ -115,7 +118,7 @@ def identify_mistake(
             candidates.append(mistake)
         elif outcome[0] == "raised" and outcome[1] is ZeroDivisionError and _non_finite(got):
             candidates.append(mistake)
-    if len(candidates) <= 1 or student_function is None:
+    if not candidates or student_function is None or not other_cases:
         return candidates[0].description if candidates else None
     scores = [0] * len(candidates)
     for other in other_cases:
@@ -126,6 +129,8 @@ def identify_mistake(
             if _same_outcome(compare, _outcome(mistake.function, args, kwargs), student_outcome):
                 scores[index] += 1
     best = max(range(len(candidates)), key=lambda index: (scores[index], -index))
+    if 2 * scores[best] < len(other_cases):
+        return None  # it reproduced the failing case by coincidence: naming it would misdiagnose
     return candidates[best].description
 
 
