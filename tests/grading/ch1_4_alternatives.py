@@ -1,8 +1,12 @@
 """Right answers written differently from the reference, and wrong answers written like students'.
 
 Everything here is written independently of ``dlopt_reference``: the right answers use other
-bookkeeping (cs231n's in-place ``config.setdefault``, lists instead of tuples, other algebra, float32
-state); the wrong answers are what a class writes, each with the words its diagnosis must contain.
+bookkeeping (cs231n's in-place ``config.setdefault``, lists instead of tuples, float32 state) or other
+algebra (loops over coordinates, ``np.hypot`` for the root of a growing sum, ``expm1`` bias corrections,
+Nesterov's change of variables); the wrong answers are what a class writes, each with the words its
+diagnosis must contain. ``RIGHT_UPDATE_RULES``, ``RIGHT_MINIBATCHES`` and ``RIGHT_LR_RANGE_TESTS`` list
+the right answers; each is pasted whole (after a few imports) into a notebook solution cell by
+``tests/course/test_right_answers_through_graders.py``, so it must not rely on a helper of this module.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ def sgd_cs231n(w, dw, config=None):
 
 def sgd_list_float32(w, dw, config=None):
     config = dict(config or {})
-    lr = config.get("learning_rate", 1e-2)
+    lr = config.setdefault("learning_rate", 1e-2)
     return [(np.float32(1.0) * w.astype(np.float32) - np.float32(lr) * dw.astype(np.float32)), config]
 
 
@@ -183,6 +187,278 @@ def adam_float32(w, dw, config=None):
     return (w32 - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])).astype(np.float32), config
 
 
+# Right answers with algebra of their own. Each is self-contained (its imports inside), so that its
+# source can be pasted into a notebook's solution cell as a student's whole answer.
+
+
+def sgd_looped(w, dw, config=None):
+    """One coordinate at a time, in float64, on a flat copy of w."""
+    import numpy as np
+
+    config = {} if config is None else config
+    learning_rate = config.setdefault("learning_rate", 1e-2)
+    out = np.array(w, dtype=np.float64)
+    flat_w, flat_dw = out.reshape(-1), np.asarray(dw, dtype=np.float64).reshape(-1)
+    for i in range(flat_w.size):
+        flat_w[i] = flat_w[i] - learning_rate * flat_dw[i]
+    return out, config
+
+
+def sgd_momentum_displacement(w, dw, config=None):
+    """next_w = w + mu*v - lr*dw first; the new velocity is the displacement next_w - w."""
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-2)
+    mu = config.setdefault("momentum", 0.9)
+    old = config.get("velocity")
+    next_w = w - lr * dw if old is None else w + mu * old - lr * dw
+    config["velocity"] = next_w - w
+    return next_w, config
+
+
+def sgd_momentum_ema_weighted_average(w, dw, config=None):
+    """The moving average as np.average of (m, dw) with weights (beta, 1 - beta)."""
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-2)
+    beta = config.setdefault("beta", 0.9)
+    m = np.average(np.stack([np.asarray(config.get("m", np.zeros(np.shape(w))), dtype=np.float64),
+                             np.asarray(dw, dtype=np.float64)]), axis=0, weights=[beta, 1.0 - beta])
+    config["m"] = m
+    return w - lr * m, config
+
+
+def nesterov_lookahead_change_of_variables(w, grad_fn, config=None):
+    """Bengio/Sutskever: step the look-ahead point phi = w + mu*v, then map back with w = phi - mu*v."""
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-2)
+    mu = config.setdefault("momentum", 0.9)
+    v_prev = config.get("velocity", np.zeros_like(w))
+    phi = w + mu * v_prev
+    v = mu * v_prev - lr * grad_fn(phi)
+    phi_next = phi - mu * v_prev + (1 + mu) * v
+    config["velocity"] = v
+    return phi_next - mu * v, config
+
+
+def nesterov_momentum_via_actual_point(w, dw, config=None):
+    """Recover the actual point x = w - mu*v_prev, take x + v, and return its look-ahead point."""
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-2)
+    mu = config.setdefault("momentum", 0.9)
+    v_prev = config.get("velocity", np.zeros_like(w))
+    actual = w - mu * v_prev
+    v = mu * v_prev - lr * dw
+    config["velocity"] = v
+    return (actual + v) + mu * v, config
+
+
+def adagrad_hypot(w, dw, config=None):
+    """sqrt(cache + dw**2) as np.hypot(sqrt(cache), dw): the root of the new cache without squaring dw."""
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-2)
+    eps = config.setdefault("epsilon", 1e-8)
+    root = np.hypot(np.sqrt(config.get("cache", np.zeros(np.shape(w)))), dw)
+    config["cache"] = root * root
+    return w - lr * dw / (root + eps), config
+
+
+def adagrad_looped(w, dw, config=None):
+    """Coordinate by coordinate with math.sqrt, in float64."""
+    import math
+
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-2)
+    eps = config.setdefault("epsilon", 1e-8)
+    g = np.asarray(dw, dtype=np.float64).ravel()
+    cache = np.array(config.get("cache", np.zeros(np.shape(w))), dtype=np.float64).ravel()
+    next_w = np.array(w, dtype=np.float64).ravel()
+    for i in range(g.size):
+        cache[i] += g[i] * g[i]
+        next_w[i] -= lr * g[i] / (math.sqrt(cache[i]) + eps)
+    config["cache"] = cache.reshape(np.shape(w))
+    return next_w.reshape(np.shape(w)), config
+
+
+def rmsprop_hypot(w, dw, config=None):
+    """sqrt(rho*c + (1-rho)*dw**2) as hypot(sqrt(rho*c), sqrt(1-rho)*dw)."""
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-2)
+    rho = config.setdefault("decay_rate", 0.99)
+    eps = config.setdefault("epsilon", 1e-8)
+    cache = config.get("cache", np.zeros(np.shape(w)))
+    root = np.hypot(np.sqrt(rho * cache), np.sqrt(1.0 - rho) * dw)
+    config["cache"] = root ** 2
+    return w - lr * dw / (root + eps), config
+
+
+def rmsprop_float32_cache(w, dw, config=None):
+    """Keeps the cache in float32, written with small helpers for the moving average and the RMS."""
+    import numpy as np
+
+    def moving_average(old, new, rate):
+        return rate * old + (1.0 - rate) * new
+
+    def rms(mean_square, eps):
+        return np.sqrt(mean_square) + eps
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-2)
+    rho = config.setdefault("decay_rate", 0.99)
+    eps = config.setdefault("epsilon", 1e-8)
+    cache = moving_average(np.asarray(config.get("cache", 0.0), dtype=np.float64), np.square(dw), rho)
+    config["cache"] = cache.astype(np.float32)
+    return w - lr * dw / rms(cache, eps), config
+
+
+def adadelta_single_root(w, dw, config=None):
+    """The ratio of the two RMS under one square root, and both averages as lerps toward the new value."""
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1.0)
+    rho = config.setdefault("rho", 0.9)
+    eps = config.setdefault("epsilon", 1e-6)
+    cache = config.get("cache", np.zeros(np.shape(w)))
+    delta = config.get("delta", np.zeros(np.shape(w)))
+    cache = cache + (1.0 - rho) * (np.square(dw) - cache)
+    step = -np.sqrt((delta + eps) / (cache + eps)) * dw
+    config["cache"] = cache
+    config["delta"] = delta + (1.0 - rho) * (np.square(step) - delta)
+    return w + lr * step, config
+
+
+def adadelta_looped(w, dw, config=None):
+    """Coordinate by coordinate with math.sqrt, in float64."""
+    import math
+
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1.0)
+    rho = config.setdefault("rho", 0.9)
+    eps = config.setdefault("epsilon", 1e-6)
+    shape = np.shape(w)
+    g = np.asarray(dw, dtype=np.float64).ravel()
+    cache = np.array(config.get("cache", np.zeros(shape)), dtype=np.float64).ravel()
+    delta = np.array(config.get("delta", np.zeros(shape)), dtype=np.float64).ravel()
+    next_w = np.array(w, dtype=np.float64).ravel()
+    for i in range(g.size):
+        cache[i] = rho * cache[i] + (1 - rho) * g[i] ** 2
+        step = -math.sqrt(delta[i] + eps) / math.sqrt(cache[i] + eps) * g[i]
+        delta[i] = rho * delta[i] + (1 - rho) * step ** 2
+        next_w[i] += lr * step
+    config["cache"], config["delta"] = cache.reshape(shape), delta.reshape(shape)
+    return next_w.reshape(shape), config
+
+
+def adam_expm1_corrections(w, dw, config=None):
+    """Bias corrections 1 - beta**t as -expm1(t*log(beta)), moments as lerps toward the new gradient."""
+    import math
+
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-3)
+    b1 = config.setdefault("beta1", 0.9)
+    b2 = config.setdefault("beta2", 0.999)
+    eps = config.setdefault("epsilon", 1e-8)
+    t = int(config.get("t", 0)) + 1
+
+    def one_minus_power(beta):
+        return 1.0 if beta == 0 else -math.expm1(t * math.log(beta))
+
+    m = config.get("m", np.zeros(np.shape(w)))
+    v = config.get("v", np.zeros(np.shape(w)))
+    m = m + (1 - b1) * (dw - m)
+    v = v + (1 - b2) * (np.square(dw) - v)
+    config.update(m=m, v=v, t=t)
+    return w - lr * (m / one_minus_power(b1)) / (np.sqrt(v / one_minus_power(b2)) + eps), config
+
+
+def adam_looped(w, dw, config=None):
+    """Coordinate by coordinate with math.sqrt, in float64."""
+    import math
+
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-3)
+    b1 = config.setdefault("beta1", 0.9)
+    b2 = config.setdefault("beta2", 0.999)
+    eps = config.setdefault("epsilon", 1e-8)
+    shape = np.shape(w)
+    t = config.get("t", 0) + 1
+    g = np.asarray(dw, dtype=np.float64).ravel()
+    m = np.array(config.get("m", np.zeros(shape)), dtype=np.float64).ravel()
+    v = np.array(config.get("v", np.zeros(shape)), dtype=np.float64).ravel()
+    next_w = np.array(w, dtype=np.float64).ravel()
+    for i in range(g.size):
+        m[i] = b1 * m[i] + (1 - b1) * g[i]
+        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
+        next_w[i] -= lr * (m[i] / (1 - b1 ** t)) / (math.sqrt(v[i] / (1 - b2 ** t)) + eps)
+    config["m"], config["v"], config["t"] = m.reshape(shape), v.reshape(shape), t
+    return next_w.reshape(shape), config
+
+
+def adamw_combined_direction(w, dw, config=None):
+    """optax's order: the Adam direction plus the decay term wd*w, then one step of size lr."""
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-3)
+    b1 = config.setdefault("beta1", 0.9)
+    b2 = config.setdefault("beta2", 0.999)
+    eps = config.setdefault("epsilon", 1e-8)
+    wd = config.setdefault("weight_decay", 1e-2)
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", np.zeros(np.shape(w))) + (1 - b1) * dw
+    v = b2 * config.get("v", np.zeros(np.shape(w))) + (1 - b2) * dw * dw
+    direction = (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps) + wd * w
+    config.update(m=m, v=v, t=t)
+    return w - lr * direction, config
+
+
+def adamw_looped_decay_last(w, dw, config=None):
+    """Coordinate by coordinate: the Adam step first, then the decay lr*wd*w of the w given."""
+    import math
+
+    import numpy as np
+
+    config = {} if config is None else config
+    lr = config.setdefault("learning_rate", 1e-3)
+    b1 = config.setdefault("beta1", 0.9)
+    b2 = config.setdefault("beta2", 0.999)
+    eps = config.setdefault("epsilon", 1e-8)
+    wd = config.setdefault("weight_decay", 1e-2)
+    shape = np.shape(w)
+    t = config.get("t", 0) + 1
+    g = np.asarray(dw, dtype=np.float64).ravel()
+    w0 = np.asarray(w, dtype=np.float64).ravel()
+    m = np.array(config.get("m", np.zeros(shape)), dtype=np.float64).ravel()
+    v = np.array(config.get("v", np.zeros(shape)), dtype=np.float64).ravel()
+    next_w = w0.copy()
+    for i in range(g.size):
+        m[i] = b1 * m[i] + (1 - b1) * g[i]
+        v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2
+        next_w[i] -= lr * m[i] / (1 - b1 ** t) / (math.sqrt(v[i] / (1 - b2 ** t)) + eps)
+        next_w[i] -= lr * wd * w0[i]
+    config["m"], config["v"], config["t"] = m.reshape(shape), v.reshape(shape), t
+    return next_w.reshape(shape), config
+
+
 RIGHT_UPDATE_RULES = [
     ("sgd", sgd_cs231n),
     ("sgd", sgd_list_float32),
@@ -198,6 +474,21 @@ RIGHT_UPDATE_RULES = [
     ("adam", adam_float_t_list),
     ("adam", adam_float32),
     ("adamw", adamw_pytorch_order),
+    ("sgd", sgd_looped),
+    ("sgd_momentum", sgd_momentum_displacement),
+    ("sgd_momentum_ema", sgd_momentum_ema_weighted_average),
+    ("nesterov_lookahead", nesterov_lookahead_change_of_variables),
+    ("nesterov_momentum", nesterov_momentum_via_actual_point),
+    ("adagrad", adagrad_hypot),
+    ("adagrad", adagrad_looped),
+    ("rmsprop", rmsprop_hypot),
+    ("rmsprop", rmsprop_float32_cache),
+    ("adadelta", adadelta_single_root),
+    ("adadelta", adadelta_looped),
+    ("adam", adam_expm1_corrections),
+    ("adam", adam_looped),
+    ("adamw", adamw_combined_direction),
+    ("adamw", adamw_looped_decay_last),
 ]
 
 
@@ -614,6 +905,50 @@ def lr_range_test_overflow(loss_and_grad, w, min_lr=1e-6, max_lr=1.0, num_steps=
 
 def lr_range_test_not_implemented(loss_and_grad, w, min_lr=1e-6, max_lr=1.0, num_steps=100, divergence_factor=4.0):
     raise NotImplementedError
+
+
+def minibatches_permute_then_slice(X, y, batch_size, rng=None):
+    """Permutes whole arrays once (np.take), then cuts consecutive slices; the count is a ceiling division."""
+    import numpy as np
+
+    n = len(X)
+    if rng is not None:
+        order = rng.permutation(n)
+        X, y = np.take(X, order, axis=0), np.take(y, order, axis=0)
+    n_batches = -(-n // batch_size)
+    return [(X[k * batch_size:(k + 1) * batch_size], y[k * batch_size:(k + 1) * batch_size])
+            for k in range(n_batches)]
+
+
+def lr_range_test_geometric_ratio(loss_and_grad, w, min_lr=1e-6, max_lr=1.0, num_steps=100,
+                                  divergence_factor=4.0):
+    """Each rate from the previous one by the constant ratio (max/min)**(1/(K-1)); a while loop."""
+    import math
+
+    import numpy as np
+
+    ratio = (max_lr / min_lr) ** (1.0 / (num_steps - 1))
+    rates, losses = [], []
+    lowest = math.inf
+    k = 0
+    while k < num_steps:
+        rate = max_lr if k == num_steps - 1 else min_lr * ratio ** k
+        loss, dw = loss_and_grad(w)
+        if not math.isfinite(loss):
+            break
+        rates.append(rate)
+        losses.append(float(loss))
+        lowest = loss if loss < lowest else lowest
+        if loss > divergence_factor * lowest:
+            break
+        w = np.subtract(w, rate * np.asarray(dw))
+        k += 1
+    return np.asarray(rates, dtype=float), np.asarray(losses, dtype=float)
+
+
+#: right answers of chapter 1 besides the update rules, written differently from the reference
+RIGHT_MINIBATCHES = [minibatches_generator, minibatches_shuffle_indices, minibatches_permute_then_slice]
+RIGHT_LR_RANGE_TESTS = [lr_range_test_lists, lr_range_test_geometric_ratio]
 
 
 WRONG_MINIBATCHES = [

@@ -1,6 +1,7 @@
 """Independent correct implementations of the chapter 5-9 functions, written differently from the
 reference (numpy instead of math, float32 where harmless, other but equivalent algebra, other cache
-layouts): the graders must accept every one of them.
+layouts): the graders must accept every one of them. ``RIGHT_ANSWERS`` lists them by function; every
+batchnorm forward pass listed there stores a dict cache that every listed backward pass reads.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
         out = x_hat * gamma + beta
         bn_param["running_mean"] = running_mean + (1 - momentum) * (mean - running_mean)
         bn_param["running_var"] = running_var + (1 - momentum) * (var - running_var)
-        cache = {"x_hat": x_hat, "gamma": gamma, "std": std}
+        cache = {"x_hat": x_hat, "gamma": gamma, "std": std, "x": x, "mean": mean}
     else:
         out = (x - running_mean) / np.sqrt(running_var + eps) * gamma + beta
         cache = None
@@ -211,3 +212,518 @@ def grid_search(objective, grid):
     trials = [{"params": params, "score": float(objective(params))} for params in combinations(0)]
     finite = sorted((t for t in trials if not math.isnan(t["score"])), key=lambda t: t["score"])
     return finite + [t for t in trials if math.isnan(t["score"])]
+
+
+# --- right answers with algebra of their own ---------------------------------------------------
+# Each is self-contained (its imports inside), so that its source can be pasted into a notebook's
+# solution cell as a student's whole answer.
+
+def step_decay_repeated_drop(learning_rate, epoch, drop=0.5, epochs_drop=10):
+    """Multiplies by drop once per completed period instead of raising it to a power."""
+    import math
+
+    rate = float(learning_rate)
+    for _ in range(math.floor(epoch / epochs_drop)):
+        rate *= drop
+    return rate
+
+
+def exponential_decay_split_exponent(learning_rate, global_step, decay_steps, decay_rate, staircase=False):
+    """r**p as r**floor(p) * r**(p - floor(p)): whole periods and the fraction of the current one."""
+    periods, remainder = divmod(global_step, decay_steps)
+    whole = float(decay_rate) ** int(periods)
+    fraction = 1.0 if staircase or remainder == 0 else float(decay_rate) ** (remainder / decay_steps)
+    return float(learning_rate) * whole * fraction
+
+
+def inverse_time_decay_cleared_fraction(learning_rate, global_step, decay_steps, decay_rate, staircase=False):
+    """eta0 / (1 + r k / T) with the fraction cleared: eta0 T / (T + r k)."""
+    import math
+
+    if staircase:
+        return float(learning_rate) / (1.0 + decay_rate * math.floor(global_step / decay_steps))
+    return float(learning_rate) * decay_steps / (decay_steps + decay_rate * global_step)
+
+
+def natural_exp_decay_as_power(learning_rate, global_step, decay_steps, decay_rate, staircase=False):
+    """eta0 * exp(-r p) as eta0 * (e**-r)**p: exponential decay with the rate e**-r."""
+    import math
+
+    p = global_step // decay_steps if staircase else global_step / decay_steps
+    return float(learning_rate) * math.exp(-decay_rate) ** p
+
+
+def piecewise_constant_searchsorted(global_step, boundaries, values):
+    """The interval index by np.searchsorted (left side: a step on a boundary stays on the left)."""
+    import numpy as np
+
+    index = int(np.searchsorted(np.asarray(boundaries, dtype=float), global_step, side="left"))
+    return float(values[index])
+
+
+def polynomial_decay_remaining_steps(learning_rate, global_step, decay_steps, end_learning_rate=1e-4, power=1.0,
+                                     cycle=False):
+    """(1 - k/T')**q as ((T' - k) / T')**q, the cycle length from math.ceil."""
+    import math
+
+    k = global_step
+    if cycle:
+        horizon = decay_steps * max(1, math.ceil(k / decay_steps))
+    else:
+        horizon, k = decay_steps, min(k, decay_steps)
+    return end_learning_rate + (learning_rate - end_learning_rate) * ((horizon - k) / horizon) ** power
+
+
+def cosine_decay_sin_squared(learning_rate, global_step, decay_steps, alpha=0.0):
+    """(1 + cos(pi x)) / 2 as 1 - sin(pi x / 2)**2."""
+    import math
+
+    x = min(global_step, decay_steps) / decay_steps
+    return float(learning_rate) * (alpha + (1.0 - alpha) * (1.0 - math.sin(math.pi * x / 2.0) ** 2))
+
+
+def batchnorm_forward_var_einsum(x, gamma, beta, bn_param):
+    """np.var for the batch variance, running averages as lerps; the cache is a dict of what backward needs."""
+    import numpy as np
+
+    mode = bn_param["mode"]
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    d = x.shape[1]
+    running_mean = bn_param.get("running_mean", np.zeros(d))
+    running_var = bn_param.get("running_var", np.zeros(d))
+    if mode == "train":
+        mean = np.einsum("nd->d", x) / x.shape[0]
+        var = np.var(x, axis=0)
+        bn_param["running_mean"] = running_mean + (1.0 - momentum) * (mean - running_mean)
+        bn_param["running_var"] = running_var + (1.0 - momentum) * (var - running_var)
+    elif mode == "test":
+        mean, var = running_mean, running_var
+        bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    std = np.sqrt(var + eps)
+    x_hat = (x - mean) / std
+    cache = {"x": x, "mean": mean, "x_hat": x_hat, "gamma": gamma, "std": std}
+    return gamma * x_hat + beta, cache
+
+
+def batchnorm_forward_scale_shift(x, gamma, beta, bn_param):
+    """out = x * a + b with the per-feature scale a = gamma / s and shift b = beta - mean * a."""
+    import numpy as np
+
+    mode = bn_param["mode"]
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    d = x.shape[1]
+    running_mean = np.asarray(bn_param.get("running_mean", np.zeros(d)), dtype=float)
+    running_var = np.asarray(bn_param.get("running_var", np.zeros(d)), dtype=float)
+    if mode == "train":
+        mean = x.sum(axis=0) / len(x)
+        var = ((x - mean) ** 2).sum(axis=0) / len(x)
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
+    else:
+        mean, var = running_mean, running_var
+    std = np.sqrt(var + eps)
+    scale = gamma / std
+    out = x * scale + (beta - mean * scale)
+    cache = {"x": x, "mean": mean, "x_hat": (x - mean) / std, "gamma": gamma, "std": std}
+    return out, cache
+
+
+def batchnorm_backward_jacobian(dout, cache):
+    """Per feature, the explicit N x N Jacobian of x_hat: (I - 1/N - x_hat x_hat^T / N) / s (symmetric)."""
+    import numpy as np
+
+    x_hat, gamma, std = cache["x_hat"], cache["gamma"], cache["std"]
+    n, d = dout.shape
+    dx = np.empty((n, d))
+    for j in range(d):
+        column = x_hat[:, j]
+        jacobian = (np.eye(n) - np.full((n, n), 1.0 / n) - np.outer(column, column) / n) / std[j]
+        dx[:, j] = jacobian.T @ (gamma[j] * dout[:, j])
+    return dx, np.einsum("nd,nd->d", dout, x_hat), dout.sum(axis=0)
+
+
+def batchnorm_backward_chain_per_column(dout, cache):
+    """Chain rule through mean and variance, one column at a time, with the centered x of the cache."""
+    import numpy as np
+
+    x, mean, gamma, std = cache["x"], cache["mean"], cache["gamma"], cache["std"]
+    n, d = dout.shape
+    dx, dgamma, dbeta = np.empty((n, d)), np.empty(d), np.empty(d)
+    for j in range(d):
+        g, c, s = dout[:, j], x[:, j] - mean[j], std[j]
+        dbeta[j] = g.sum()
+        dgamma[j] = g @ c / s
+        dxhat = gamma[j] * g
+        dvar = -0.5 * (dxhat @ c) / s ** 3
+        dmean = -dxhat.sum() / s - 2.0 * dvar * c.sum() / n
+        dx[:, j] = dxhat / s + 2.0 * dvar * c / n + dmean / n
+    return dx, dgamma, dbeta
+
+
+def batchnorm_backward_alt_centered(dout, cache):
+    """The closed form in the centered x: gamma/s (dout - mean dout) - gamma c sum(dout c) / (N s^3)."""
+    x, mean, gamma, std = cache["x"], cache["mean"], cache["gamma"], cache["std"]
+    n = dout.shape[0]
+    centered = x - mean
+    dbeta = dout.sum(axis=0)
+    dgamma = (dout * centered).sum(axis=0) / std
+    dx = gamma / std * (dout - dbeta / n) - gamma * centered * (dout * centered).sum(axis=0) / (n * std ** 3)
+    return dx, dgamma, dbeta
+
+
+def sample_log_uniform_exp(rng, low, high, size=None):
+    """10**u as exp(u * ln 10)."""
+    import math
+
+    import numpy as np
+
+    u = rng.uniform(low, high, size)
+    if size is None:
+        return math.exp(u * math.log(10.0))
+    return np.exp(np.asarray(u, dtype=np.float64) * np.log(10.0))
+
+
+def random_search_partitioned(objective, space, n_trials, rng):
+    """Draws with itertools.repeat; sorts the finite scores (stable) and appends the nan ones."""
+    import itertools
+    import math
+
+    names = list(space)
+    trials = []
+    for _ in itertools.repeat(None, n_trials):
+        params = {}
+        for name in names:
+            params[name] = space[name](rng)
+        trials.append({"params": params, "score": float(objective(dict(params)))})
+    finite = [trial for trial in trials if not math.isnan(trial["score"])]
+    return sorted(finite, key=lambda trial: trial["score"]) + [t for t in trials if math.isnan(t["score"])]
+
+
+def grid_search_ndindex(objective, grid):
+    """The combinations from np.ndindex over the grid's shape (C order is itertools.product's order)."""
+    import math
+
+    import numpy as np
+
+    names = list(grid)
+    values = [list(grid[name]) for name in names]
+    trials = []
+    for index in np.ndindex(*(len(v) for v in values)):
+        params = {name: values[k][i] for k, (name, i) in enumerate(zip(names, index))}
+        trials.append({"params": params, "score": float(objective(dict(params)))})
+    order = sorted(range(len(trials)), key=lambda i: (math.isnan(trials[i]["score"]), trials[i]["score"], i))
+    return [trials[i] for i in order]
+
+
+def ensemble_predict_einsum(probs):
+    """The sum over models by np.einsum, divided by M."""
+    import numpy as np
+
+    stacked = np.stack([np.asarray(p, dtype=np.float64) for p in probs])
+    return np.einsum("m...->...", stacked) / stacked.shape[0]
+
+
+def polyak_average_running_mean(params_history):
+    """The running mean avg += (w_t - avg) / t, one iterate at a time."""
+    import numpy as np
+
+    average = None
+    for t, params in enumerate(params_history, start=1):
+        params = np.asarray(params, dtype=np.float64)
+        average = params.copy() if average is None else average + (params - average) / t
+    return average
+
+
+def ema_update_weighted_average(average, params, decay=0.999):
+    """np.average of (average, params) with the weights (decay, 1 - decay)."""
+    import numpy as np
+
+    stacked = np.stack([np.asarray(average, dtype=np.float64), np.asarray(params, dtype=np.float64)])
+    return np.average(stacked, axis=0, weights=[decay, 1.0 - decay])
+
+
+def newton_step_eigh(grad, hessian):
+    """H = Q diag(lam) Q^T, so p = -Q (Q^T g / lam)."""
+    import numpy as np
+
+    eigenvalues, eigenvectors = np.linalg.eigh(hessian)
+    return -eigenvectors @ ((eigenvectors.T @ grad) / eigenvalues)
+
+
+def newton_step_lstsq(grad, hessian):
+    """The least-squares solution of H p = -g (exact for a nonsingular H)."""
+    import numpy as np
+
+    return np.linalg.lstsq(hessian, -np.asarray(grad, dtype=float), rcond=None)[0]
+
+
+def bfgs_update_residual(H_inv, s, y):
+    """With r = s - H y: H + (r s^T + s r^T) / (s^T y) - (r^T y) s s^T / (s^T y)**2."""
+    import numpy as np
+
+    sy = float(s @ y)
+    r = s - H_inv @ y
+    return H_inv + (np.outer(r, s) + np.outer(s, r)) / sy - (r @ y) * np.outer(s, s) / sy ** 2
+
+
+def bfgs_update_looped(H_inv, s, y):
+    """Entry by entry: H_ij - rho (s_i (Hy)_j + (Hy)_i s_j) + (rho**2 y^T H y + rho) s_i s_j."""
+    import numpy as np
+
+    n = len(s)
+    rho = 1.0 / sum(float(y[k]) * float(s[k]) for k in range(n))
+    Hy = [sum(float(H_inv[i, k]) * float(y[k]) for k in range(n)) for i in range(n)]
+    yHy = sum(float(y[k]) * Hy[k] for k in range(n))
+    out = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            out[i, j] = (H_inv[i, j] - rho * (s[i] * Hy[j] + Hy[i] * s[j])
+                         + (rho * rho * yHy + rho) * s[i] * s[j])
+    return out
+
+
+def lbfgs_direction_recursive(grad, s_history, y_history):
+    """H_k g = V_k^T H_{k-1} V_k g + rho_k s_k s_k^T g applied recursively, newest pair outermost."""
+    import numpy as np
+
+    pairs = [(np.asarray(s, dtype=float), np.asarray(y, dtype=float)) for s, y in zip(s_history, y_history)]
+    if not pairs:
+        return -np.array(grad, dtype=float)
+    gamma = (pairs[-1][0] @ pairs[-1][1]) / (pairs[-1][1] @ pairs[-1][1])
+
+    def apply(k, q):
+        if k == 0:
+            return gamma * q
+        s, y = pairs[k - 1]
+        rho = 1.0 / (y @ s)
+        alpha = rho * (s @ q)
+        r = apply(k - 1, q - alpha * y)
+        return r + s * (alpha - rho * (y @ r))
+
+    return -apply(len(pairs), np.array(grad, dtype=float))
+
+
+# --- chapter 7: successive halving, right answers written differently ---------------------------
+
+def successive_halving_recursive(train, configs, min_budget, max_budget, reduction_factor=3):
+    """One recursive call per rung; ranks with a tuple key that puts nan last and ties in configs order."""
+    import math
+
+    def rung(survivors, k, reached):
+        budget = min_budget * reduction_factor ** k
+        scores = {i: float(train(dict(configs[i]), budget)) for i in survivors}
+        reached = {**reached, **{i: (k, budget, s) for i, s in scores.items()}}
+        if min_budget * reduction_factor ** (k + 1) > max_budget:
+            return reached
+        keep = max(1, len(configs) // reduction_factor ** (k + 1))
+        ranked = sorted(scores, key=lambda i: (math.isnan(scores[i]), scores[i] if not math.isnan(scores[i]) else 0, i))
+        return rung(sorted(ranked[:keep]), k + 1, reached)
+
+    reached = rung(list(range(len(configs))), 0, {})
+    order = sorted(reached, key=lambda i: (-reached[i][0], math.isnan(reached[i][2]),
+                                           0 if math.isnan(reached[i][2]) else reached[i][2], i))
+    return [{"params": dict(configs[i]), "budget": reached[i][1], "score": reached[i][2]} for i in order]
+
+
+def successive_halving_lexsort(train, configs, min_budget, max_budget, reduction_factor=3):
+    """Scores in a numpy array per rung; np.lexsort on (index, score, isnan) ranks them."""
+    import numpy as np
+
+    n = len(configs)
+    budgets = []
+    while min_budget * reduction_factor ** len(budgets) <= max_budget:
+        budgets.append(min_budget * reduction_factor ** len(budgets))
+    last_rung = np.zeros(n, dtype=int)
+    last_score = np.full(n, np.nan)
+    alive = np.arange(n)
+    for k, budget in enumerate(budgets):
+        scores = np.array([float(train(dict(configs[i]), budget)) for i in alive])
+        last_rung[alive], last_score[alive] = k, scores
+        if k + 1 < len(budgets):
+            order = np.lexsort((alive, np.nan_to_num(scores, nan=0.0), np.isnan(scores)))
+            alive = np.sort(alive[order[:max(1, n // reduction_factor ** (k + 1))]])
+    order = np.lexsort((np.arange(n), np.nan_to_num(last_score, nan=0.0), np.isnan(last_score), -last_rung))
+    return [{"params": dict(configs[i]), "budget": budgets[last_rung[i]], "score": float(last_score[i])}
+            for i in order]
+
+# --- chapter 7: successive halving, wrong answers written differently from the graders' catalogue --
+# (named wrong_halving_*, not successive_halving_*, so that nothing takes them for right answers)
+
+def _halving_written_out(train, configs, min_budget, max_budget, reduction_factor, *, pick, next_budget,
+                         keep_count, stop, final_score="last"):
+    import math
+
+    n = len(configs)
+    alive, budget, k = list(range(n)), min_budget, 0
+    first, reached = {}, {}
+    while True:
+        scores = {}
+        for i in alive:
+            scores[i] = float(train(dict(configs[i]), budget))
+            first.setdefault(i, scores[i])
+            reached[i] = (k, budget, scores[i])
+        if stop(k, budget):
+            break
+        k += 1
+        alive = sorted(pick(scores, keep_count(n, k)))
+        budget = next_budget(budget, k)
+    if final_score == "first":
+        reached = {i: (rk, b, first[i]) for i, (rk, b, _) in reached.items()}
+    order = sorted(reached, key=lambda i: (-reached[i][0], math.isnan(reached[i][2]),
+                                           0 if math.isnan(reached[i][2]) else reached[i][2], i))
+    return [{"params": dict(configs[i]), "budget": reached[i][1], "score": reached[i][2]} for i in order]
+
+
+def _best(scores, count):
+    import heapq
+    import math
+    return heapq.nsmallest(count, scores, key=lambda i: (math.isnan(scores[i]), 0 if math.isnan(scores[i]) else scores[i], i))
+
+
+def wrong_halving_keeps_worst(train, configs, min_budget, max_budget, reduction_factor=3):
+    import heapq
+    return _halving_written_out(
+        train, configs, min_budget, max_budget, reduction_factor,
+        pick=lambda scores, count: heapq.nlargest(count, scores, key=lambda i: scores[i]),
+        next_budget=lambda b, k: b * reduction_factor, keep_count=lambda n, k: max(1, n // reduction_factor ** k),
+        stop=lambda k, b: b * reduction_factor > max_budget)
+
+
+def wrong_halving_budget_fixed(train, configs, min_budget, max_budget, reduction_factor=3):
+    return _halving_written_out(
+        train, configs, min_budget, max_budget, reduction_factor, pick=_best,
+        next_budget=lambda b, k: min_budget, keep_count=lambda n, k: max(1, n // reduction_factor ** k),
+        stop=lambda k, b: min_budget * reduction_factor ** (k + 1) > max_budget)
+
+
+def wrong_halving_keeps_ceil(train, configs, min_budget, max_budget, reduction_factor=3):
+    import math
+    return _halving_written_out(
+        train, configs, min_budget, max_budget, reduction_factor, pick=_best,
+        next_budget=lambda b, k: b * reduction_factor, keep_count=lambda n, k: math.ceil(n / reduction_factor ** k),
+        stop=lambda k, b: b * reduction_factor > max_budget)
+
+
+def wrong_halving_strict_budget(train, configs, min_budget, max_budget, reduction_factor=3):
+    """Stops when the next budget reaches max_budget (< instead of <=): the rung at max_budget is lost."""
+    return _halving_written_out(
+        train, configs, min_budget, max_budget, reduction_factor, pick=_best,
+        next_budget=lambda b, k: b * reduction_factor, keep_count=lambda n, k: max(1, n // reduction_factor ** k),
+        stop=lambda k, b: b * reduction_factor >= max_budget)
+
+
+def wrong_halving_first_scores(train, configs, min_budget, max_budget, reduction_factor=3):
+    return _halving_written_out(
+        train, configs, min_budget, max_budget, reduction_factor, pick=_best,
+        next_budget=lambda b, k: b * reduction_factor, keep_count=lambda n, k: max(1, n // reduction_factor ** k),
+        stop=lambda k, b: b * reduction_factor > max_budget, final_score="first")
+
+
+def wrong_halving_ties_last_first(train, configs, min_budget, max_budget, reduction_factor=3):
+    import math
+    return _halving_written_out(
+        train, configs, min_budget, max_budget, reduction_factor,
+        pick=lambda scores, count: sorted(scores, key=lambda i: (math.isnan(scores[i]),
+                                                                 0 if math.isnan(scores[i]) else scores[i], -i))[:count],
+        next_budget=lambda b, k: b * reduction_factor, keep_count=lambda n, k: max(1, n // reduction_factor ** k),
+        stop=lambda k, b: b * reduction_factor > max_budget)
+
+
+#: wrong successive_halving answers and the words the hidden grader's diagnosis must contain
+WRONG_SUCCESSIVE_HALVING = [
+    (wrong_halving_keeps_worst, "worst configurations are kept"),
+    (wrong_halving_budget_fixed, "budget does not grow"),
+    (wrong_halving_keeps_ceil, "rounded up"),
+    (wrong_halving_strict_budget, "one rung too few"),
+    (wrong_halving_first_scores, "score of rung 0"),
+    (wrong_halving_ties_last_first, "ties broken against the order of configs when the survivors are chosen"),
+]
+
+
+#: function name -> right answers written differently from the reference (the graders must accept each)
+RIGHT_ANSWERS = {
+    "step_decay": [step_decay, step_decay_float32, step_decay_repeated_drop],
+    "exponential_decay": [exponential_decay, exponential_decay_via_log, exponential_decay_split_exponent],
+    "inverse_time_decay": [inverse_time_decay, inverse_time_decay_cleared_fraction],
+    "natural_exp_decay": [natural_exp_decay, natural_exp_decay_as_power],
+    "piecewise_constant": [piecewise_constant, piecewise_constant_loop, piecewise_constant_searchsorted],
+    "polynomial_decay": [polynomial_decay, polynomial_decay_remaining_steps],
+    "cosine_decay": [cosine_decay, cosine_decay_sin_squared],
+    "batchnorm_forward": [batchnorm_forward, batchnorm_forward_var_einsum, batchnorm_forward_scale_shift],
+    "batchnorm_backward": [batchnorm_backward, batchnorm_backward_jacobian, batchnorm_backward_chain_per_column],
+    "batchnorm_backward_alt": [batchnorm_backward_alt, batchnorm_backward_alt_centered],
+    "sample_log_uniform": [sample_log_uniform, sample_log_uniform_exp],
+    "random_search": [random_search, random_search_partitioned],
+    "grid_search": [grid_search, grid_search_ndindex],
+    "successive_halving": [successive_halving_recursive, successive_halving_lexsort],
+    "ensemble_predict": [ensemble_predict, ensemble_predict_einsum],
+    "polyak_average": [polyak_average, polyak_average_generator, polyak_average_running_mean],
+    "ema_update": [ema_update, ema_update_weighted_average],
+    "newton_step": [newton_step, newton_step_cholesky, newton_step_eigh, newton_step_lstsq],
+    "bfgs_update": [bfgs_update, bfgs_update_residual, bfgs_update_looped],
+    "lbfgs_direction": [lbfgs_direction, lbfgs_direction_recursive],
+}
+
+
+def successive_halving_precomputed_rungs(train, configs, min_budget, max_budget, reduction_factor=3):
+    """The whole schedule first (itertools.count), survivors by heapq.nsmallest (stable on ties), and
+    the result sorted in two stable passes (the score key, then the budget, largest first)."""
+    import heapq
+    import itertools
+    import math
+
+    n = len(configs)
+    rungs = []
+    for k in itertools.count():
+        budget = min_budget * reduction_factor ** k
+        if budget > max_budget:
+            break
+        rungs.append((max(1, n // reduction_factor ** k), budget))
+
+    def key(index_score):
+        index, score = index_score
+        return (math.isnan(score), score, index)
+
+    reached = {}
+    survivors = range(n)
+    for k, (_, budget) in enumerate(rungs):
+        scores = [(index, float(train(dict(configs[index]), budget))) for index in survivors]
+        for index, score in scores:
+            reached[index] = (budget, score)
+        if k + 1 < len(rungs):
+            survivors = sorted(index for index, _ in heapq.nsmallest(rungs[k + 1][0], scores, key=key))
+    order = sorted(reached, key=lambda index: key((index, reached[index][1])))
+    order.sort(key=lambda index: -reached[index][0])
+    return [{"params": dict(configs[i]), "budget": reached[i][0], "score": reached[i][1]} for i in order]
+
+
+def successive_halving_recursive(train, configs, min_budget, max_budget, reduction_factor=3):
+    """One rung per call: train the survivors, recurse on the best n_{k+1}, then put this rung's losers
+    (ranked) after the trials the recursion returns."""
+    import math
+
+    n = len(configs)
+
+    def rank(trial):
+        return (math.isnan(trial["score"]), trial["score"], trial["index"])
+
+    def rung(survivors, k):
+        budget = min_budget * reduction_factor ** k
+        trials = [{"index": i, "budget": budget, "score": float(train(dict(configs[i]), budget))}
+                  for i in survivors]
+        ranked = sorted(trials, key=rank)
+        if min_budget * reduction_factor ** (k + 1) > max_budget:
+            return ranked
+        keep = max(1, n // reduction_factor ** (k + 1))
+        promoted = sorted(trial["index"] for trial in ranked[:keep])
+        return rung(promoted, k + 1) + ranked[keep:]
+
+    return [{"params": dict(configs[t["index"]]), "budget": t["budget"], "score": t["score"]}
+            for t in rung(list(range(n)), 0)]
+
+
+RIGHT_ANSWERS["successive_halving"] = [successive_halving_precomputed_rungs, successive_halving_recursive]

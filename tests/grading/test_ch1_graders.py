@@ -15,8 +15,7 @@ from dlopt_reference.grading._mistakes import LR_RANGE_MISTAKES, MINIBATCH_MISTA
 from dlopt_reference.lr_range import lr_range_test
 
 from ch1_4_alternatives import (
-    WRONG_LR_RANGE_TESTS, WRONG_MINIBATCHES, lr_range_test_lists, lr_range_test_overflow, minibatches_generator,
-    minibatches_shuffle_indices,
+    RIGHT_LR_RANGE_TESTS, RIGHT_MINIBATCHES, WRONG_LR_RANGE_TESTS, WRONG_MINIBATCHES, lr_range_test_overflow,
 )
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "exercises" / "01_sgd" / "01_sgd.ipynb"
@@ -43,7 +42,7 @@ def test_registry():
     assert grading.CHECKS["lr_range_test"] is check_lr_range_test
 
 
-@pytest.mark.parametrize("function", [minibatches, _minibatches, minibatches_generator, minibatches_shuffle_indices])
+@pytest.mark.parametrize("function", [minibatches, _minibatches, *RIGHT_MINIBATCHES], ids=lambda f: f.__name__)
 def test_minibatches_right_answers_pass(function):
     check_minibatches(function)
 
@@ -73,7 +72,7 @@ def test_minibatches_missing_examples_have_their_own_message():
     assert "every example must appear exactly once per epoch" in message and "[8, 9] are missing" in message
 
 
-@pytest.mark.parametrize("function", [lr_range_test, _lr_range_test, lr_range_test_lists])
+@pytest.mark.parametrize("function", [lr_range_test, _lr_range_test, *RIGHT_LR_RANGE_TESTS], ids=lambda f: f.__name__)
 def test_lr_range_test_right_answers_pass(function):
     check_lr_range_test(function)
 

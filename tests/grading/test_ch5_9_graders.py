@@ -37,35 +37,13 @@ from dlopt_reference.grading._report import GradingFailure  # noqa: E402
 # The registry: function name -> (check, reference, independent correct implementations)
 # ---------------------------------------------------------------------------------------------
 
-PLAIN = {
-    "step_decay": (g_schedules.check_step_decay, ref_schedules.step_decay,
-                   [alt.step_decay, alt.step_decay_float32]),
-    "exponential_decay": (g_schedules.check_exponential_decay, ref_schedules.exponential_decay,
-                          [alt.exponential_decay, alt.exponential_decay_via_log]),
-    "inverse_time_decay": (g_schedules.check_inverse_time_decay, ref_schedules.inverse_time_decay,
-                           [alt.inverse_time_decay]),
-    "natural_exp_decay": (g_schedules.check_natural_exp_decay, ref_schedules.natural_exp_decay,
-                          [alt.natural_exp_decay]),
-    "piecewise_constant": (g_schedules.check_piecewise_constant, ref_schedules.piecewise_constant,
-                           [alt.piecewise_constant, alt.piecewise_constant_loop]),
-    "polynomial_decay": (g_schedules.check_polynomial_decay, ref_schedules.polynomial_decay,
-                         [alt.polynomial_decay]),
-    "cosine_decay": (g_schedules.check_cosine_decay, ref_schedules.cosine_decay, [alt.cosine_decay]),
-    "sample_log_uniform": (g_search.check_sample_log_uniform, ref_search.sample_log_uniform,
-                           [alt.sample_log_uniform]),
-    "random_search": (g_search.check_random_search, ref_search.random_search, [alt.random_search]),
-    "grid_search": (g_search.check_grid_search, ref_search.grid_search, [alt.grid_search]),
-    "ensemble_predict": (g_ensembles.check_ensemble_predict, ref_ensembles.ensemble_predict,
-                         [alt.ensemble_predict]),
-    "polyak_average": (g_ensembles.check_polyak_average, ref_ensembles.polyak_average,
-                       [alt.polyak_average, alt.polyak_average_generator]),
-    "ema_update": (g_ensembles.check_ema_update, ref_ensembles.ema_update, [alt.ema_update]),
-    "newton_step": (g_second_order.check_newton_step, ref_second_order.newton_step,
-                    [alt.newton_step, alt.newton_step_cholesky]),
-    "bfgs_update": (g_second_order.check_bfgs_update, ref_second_order.bfgs_update, [alt.bfgs_update]),
-    "lbfgs_direction": (g_second_order.check_lbfgs_direction, ref_second_order.lbfgs_direction,
-                        [alt.lbfgs_direction]),
-}
+_PAIRS = ((g_schedules, ref_schedules), (g_search, ref_search), (g_ensembles, ref_ensembles),
+          (g_second_order, ref_second_order))
+
+# every function of these graders that has right answers in ch5_9_alternatives (batchnorm: below)
+PLAIN = {name: (getattr(grader, f"check_{name}"), getattr(reference, name), right)
+         for name, right in alt.RIGHT_ANSWERS.items() for grader, reference in _PAIRS
+         if hasattr(grader, f"check_{name}")}
 
 PLAIN_CATALOGUES = {**g_schedules.MISTAKES, **g_search.MISTAKES, **g_ensembles.MISTAKES, **g_second_order.MISTAKES}
 
@@ -107,12 +85,16 @@ def test_batchnorm_reference_passes():
     g_batchnorm.check_batchnorm_backward_alt(ref_batchnorm.batchnorm_backward_alt, ref_batchnorm.batchnorm_forward)
 
 
-def test_batchnorm_alternatives_with_their_own_cache_pass():
-    g_batchnorm.check_batchnorm_forward(alt.batchnorm_forward)
-    g_batchnorm.check_batchnorm_backward(alt.batchnorm_backward, alt.batchnorm_forward)
-    g_batchnorm.check_batchnorm_backward_alt(alt.batchnorm_backward_alt, alt.batchnorm_forward)
-    # the staged and the closed form are interchangeable
-    g_batchnorm.check_batchnorm_backward_alt(alt.batchnorm_backward, alt.batchnorm_forward)
+@pytest.mark.parametrize("forward", alt.RIGHT_ANSWERS["batchnorm_forward"], ids=lambda f: f.__name__)
+def test_batchnorm_alternatives_with_their_own_cache_pass(forward):
+    """Every right forward pass, and every right backward pass given the cache of each right forward pass."""
+    g_batchnorm.check_batchnorm_forward(forward)
+    for backward in alt.RIGHT_ANSWERS["batchnorm_backward"]:
+        g_batchnorm.check_batchnorm_backward(backward, forward)
+        # the staged and the closed form are interchangeable
+        g_batchnorm.check_batchnorm_backward_alt(backward, forward)
+    for backward_alt in alt.RIGHT_ANSWERS["batchnorm_backward_alt"]:
+        g_batchnorm.check_batchnorm_backward_alt(backward_alt, forward)
 
 
 def test_batchnorm_backward_with_a_wrong_forward_says_so():
@@ -514,3 +496,10 @@ def test_checks_are_exported_from_the_grading_package():
     for name, check in ALL_CHECKS.items():
         assert getattr(grading, f"check_{name}") is check
         assert grading.CHECKS[name] is check
+
+
+@pytest.mark.parametrize("function, words", alt.WRONG_SUCCESSIVE_HALVING,
+                         ids=[function.__name__ for function, _ in alt.WRONG_SUCCESSIVE_HALVING])
+def test_successive_halving_mistakes_written_differently_are_diagnosed(function, words):
+    """Wrong answers written independently of the grader's catalogue are caught and named."""
+    assert words in _message(g_search.check_successive_halving, function)
