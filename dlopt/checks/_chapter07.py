@@ -1,4 +1,4 @@
-"""Visible checks of exercise 7: sample_log_uniform, random_search, grid_search.
+"""Visible checks of exercise 7: sample_log_uniform, random_search, grid_search, successive_halving.
 
 Expected values come from the same seeded generator (the draws the functions must make) and from
 hand-computed grids; no reference code.
@@ -214,3 +214,96 @@ def check_grid_search(grid_search):
         fail(f"{called}: expected the scores [1.0, 3.0, nan], got {scores}",
              "nan compares False with everything; sort with the key (math.isnan(score), score)")
     return "a 2 x 2 grid by hand, every combination of a 3 x 2 x 2 grid in product order, best first, nan last"
+
+
+def halving_summary(trials):
+    """``(params, budget)`` of each trial, for the messages."""
+    return [(trial.get("params"), trial.get("budget")) for trial in trials]
+
+
+def halving_list(name, trials, count, called):
+    if not isinstance(trials, (list, tuple)):
+        fail(f"{called}: expected a list of {count} trials, one per configuration, got {type(trials).__name__} "
+             f"{short(trials)}", "return every configuration's trial, not only the winner")
+    trials = list(trials)
+    for trial in trials:
+        if not (isinstance(trial, dict) and {"params", "budget", "score"} <= set(trial) and isinstance(trial["params"], dict)):
+            fail(f"{called}: each trial is a dict with the keys 'params', 'budget' and 'score', got {short(trial)}",
+                 'record {"params": config, "budget": the largest budget it was trained with, "score": its score there}')
+    if len(trials) != count:
+        fail(f"{called}: expected {count} trials (one per configuration, eliminated ones included), got {len(trials)}",
+             "keep the latest result of every configuration, not only the survivors of the last rung")
+    return trials
+
+
+@register("successive_halving")
+def check_successive_halving(successive_halving):
+    name = "successive_halving"
+    xs = (0.9, 0.1, 0.5, 0.3, 0.7, 0.2, 0.8, 0.6, 0.4)
+    calls = []
+
+    def train(params, epochs):  # called positionally: train(params, budget), whatever the parameter's name
+        calls.append((params["x"], epochs))
+        return abs(params["x"] - 0.27) + 1 / epochs
+
+    called = "successive_halving(|x - 0.27| + 1/budget, 9 configurations x = 0.9, 0.1, ..., 0.4, 1, 10)"
+    trials = halving_list(name, call(name, successive_halving, train, [{"x": x} for x in xs], 1, 10), 9, called)
+    # by hand: rung 0 trains all nine with budget 1 and keeps 9 // 3 = 3 (x = 0.3, 0.2, 0.4: |x - 0.27| = 0.03,
+    # 0.07, 0.13); rung 1 trains them with budget 3 and keeps 9 // 9 = 1 (x = 0.3); rung 2 trains it with budget 9
+    expected_calls = [(x, 1) for x in xs] + [(0.3, 3), (0.2, 3), (0.4, 3), (0.3, 9)]
+    if [(x, float(b)) for x, b in calls] != [(x, float(b)) for x, b in expected_calls]:
+        if len(calls) >= 10 and calls[9][1] == 1:
+            hint = "multiply the budget by reduction_factor at every rung: rung k trains with min_budget * r ** k"
+        elif len(calls) >= 10 and calls[9][0] in (0.9, 0.8, 0.7):
+            hint = "keep the configurations with the LOWEST scores (lower is better)"
+        elif len(calls) == 9 + 3 + 1 and sorted(calls[9:12]) == sorted(expected_calls[9:12]):
+            hint = "train the survivors in the order of configs (sorted by their index), not in the order of the ranking"
+        elif len(calls) > 13:
+            hint = ("rungs k = 0, 1, ..., K with min_budget * r ** K <= max_budget (here budgets 1, 3, 9), keeping "
+                    "max(1, n // r ** k) configurations at rung k (here 9, 3, 1)")
+        else:
+            hint = ("budgets 1, 3, 9 (min_budget * 3 ** k, as long as it is <= max_budget = 10) for 9, 3, 1 configurations "
+                    "(max(1, n // 3 ** k))")
+        fail(f"{called}: train should be called with (x, budget) = {expected_calls}, in this order; got {short(calls)}",
+             hint)
+    expected = [(0.3, 9), (0.2, 3), (0.4, 3), (0.1, 1), (0.5, 1), (0.6, 1), (0.7, 1), (0.8, 1), (0.9, 1)]
+    got = [(trial["params"].get("x"), trial["budget"]) for trial in trials]
+    if [(x, float(b)) for x, b in got] != [(x, float(b)) for x, b in expected]:
+        fail(f"{called}: expected (x, budget) in the order {expected}, got {got}",
+             "sort by the largest budget reached (largest first), then by the score at that budget (lowest first)")
+    for trial in trials:
+        want = abs(trial["params"]["x"] - 0.27) + 1 / float(trial["budget"])
+        if not (is_number(trial["score"]) and math.isclose(trial["score"], want, rel_tol=1e-9)):
+            fail(f"{called}: the trial x = {trial['params']['x']} should have the score {want:.6g} of its last rung "
+                 f"(budget {trial['budget']}), got {short(trial['score'])}",
+                 "report each configuration's score at the largest budget it was trained with")
+
+    # Equal scores, a diverged run, and a loss that rises with the budget (overfitting), reduction_factor 2
+    base = [2.0, math.nan, 1.0, 1.0, 0.0, 1.0]
+
+    def tied(params, budget):
+        return base[params["id"]] + budget
+
+    called = ("successive_halving(score = [2, nan, 1, 1, 0, 1][id] + budget, ids 0..5, min_budget=1, max_budget=4, "
+              "reduction_factor=2)")
+    trials = halving_list(name, call(name, successive_halving, tied, [{"id": i} for i in range(6)], 1, 4, 2), 6, called)
+    # by hand: rung 0 (budget 1) ranks ids 4, 2, 3, 5, 0, 1 (the tie of 2, 3, 5 in the order of configs, nan last)
+    # and keeps 3 (ids 4, 2, 3: the tie decides); rung 1 (budget 2) ranks 4, 2, 3 and keeps 1; rung 2 (budget 4)
+    # trains id 4. The result: by budget reached, then by score (here the loss rises with the budget)
+    expected = [(4, 4), (2, 2), (3, 2), (5, 1), (0, 1), (1, 1)]
+    got = [(trial["params"].get("id"), trial["budget"]) for trial in trials]
+    if [(i, float(b)) for i, b in got] != [(i, float(b)) for i, b in expected]:
+        if got[1:3] == [(3, 2), (5, 2)] or got[3:5] == [(0, 1), (5, 1)]:
+            hint = "equal scores rank in the order of configs: sort with the key (isnan(score), score, index)"
+        elif got and got[0][0] == 1:
+            hint = "a nan score (diverged run) is the worst: sort with the key (math.isnan(score), score, index)"
+        elif got and got[0][0] == 5:
+            hint = ("sort the result by the largest budget reached first (largest first), then by score: here the loss "
+                    "rises with the budget, and the winner (id 4, budget 4) has a higher score than the others")
+        else:
+            hint = "budgets 1, 2, 4 for 6, 3, 1 configurations (max(1, n // 2 ** k))"
+        fail(f"{called}: expected (id, budget) in the order {expected}, got {got}", hint)
+    if not math.isnan(trials[-1]["score"]):
+        fail(f"{called}: the diverged configuration (id 1) should keep its score nan, got {short(trials[-1]['score'])}")
+    return ("the calls of train (budgets 1, 3, 9 for 9, 3, 1 configurations), the order of the result, scores of the "
+            "last rung reached, ties in the order of configs, nan last")

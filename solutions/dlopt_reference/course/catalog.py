@@ -13,7 +13,7 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
     "05_lr_decay": ("step_decay", "exponential_decay", "inverse_time_decay", "natural_exp_decay",
                     "piecewise_constant", "polynomial_decay", "cosine_decay"),
     "06_batchnorm": ("batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"),
-    "07_hyperparameter_search": ("sample_log_uniform", "random_search", "grid_search"),
+    "07_hyperparameter_search": ("sample_log_uniform", "random_search", "grid_search", "successive_halving"),
     "08_ensembles": ("ensemble_predict", "polyak_average", "ema_update"),
     "09_second_order": ("newton_step", "bfgs_update", "lbfgs_direction"),
 }

@@ -45,7 +45,7 @@ from .schedules import (check_cosine_decay, check_exponential_decay, check_inver
                         check_natural_exp_decay, check_piecewise_constant, check_polynomial_decay,
                         check_step_decay)
 from .batchnorm import check_batchnorm_backward, check_batchnorm_backward_alt, check_batchnorm_forward
-from .search import check_grid_search, check_random_search, check_sample_log_uniform
+from .search import check_grid_search, check_random_search, check_sample_log_uniform, check_successive_halving
 from .ensembles import check_ema_update, check_ensemble_predict, check_polyak_average
 from .second_order import check_bfgs_update, check_lbfgs_direction, check_newton_step
 

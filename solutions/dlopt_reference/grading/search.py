@@ -19,7 +19,7 @@ from .. import search as _reference
 from ._common_checks import Case, Mistake, check_cases, compare_values, short
 from ._report import show
 
-__all__ = ["check_sample_log_uniform", "check_random_search", "check_grid_search", "MISTAKES"]
+__all__ = ["check_sample_log_uniform", "check_random_search", "check_grid_search", "check_successive_halving", "MISTAKES"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,8 +412,252 @@ def check_grid_search(grid_search) -> None:
                 compare=_compare_trials, adapt=_observe_rng)
 
 
+# --------------------------------------------------------------------------------------------
+# successive_halving
+# --------------------------------------------------------------------------------------------
+
+def _halving_with(*, keep="floor", budget="geometric", rungs="all", select="best", ties="index", nan="last",
+                  final_order="budget_then_score", final_score="latest", call="positional", returned="all"):
+    """A variant of the reference; every keyword names one way of getting a step wrong."""
+
+    def successive_halving(train, configs, min_budget, max_budget, reduction_factor=3):
+        configs = list(configs)
+        r = reduction_factor
+        budgets = []
+        k = 0
+        while min_budget * r ** k <= max_budget:
+            budgets.append(min_budget * r ** k)
+            k += 1
+        if rungs == "one_fewer" and len(budgets) > 1:
+            budgets = budgets[:-1]
+        elif rungs == "one_more":
+            budgets = budgets + [min_budget * r ** len(budgets)]
+        if budget == "constant":
+            budgets = [min_budget] * len(budgets)
+        elif budget == "additive":
+            budgets = [min_budget * (1 + k) for k in range(len(budgets))]
+        elif budget == "from_max":
+            budgets = [max_budget / r ** (len(budgets) - 1 - k) for k in range(len(budgets))]
+        n = len(configs)
+
+        def count(k):
+            if keep == "floor":
+                return max(1, n // r ** k)
+            if keep == "ceil":
+                return max(1, -(-n // r ** k))
+            if keep == "half":
+                return max(1, n // 2 ** k)
+            if keep == "drop_fraction":  # removes 1/r per rung instead of keeping 1/r
+                kept = n
+                for _ in range(k):
+                    kept = max(1, kept - kept // r)
+                return kept
+            if keep == "all":
+                return n
+            raise ValueError(keep)
+
+        def rank(result, selecting=True):
+            index, score = result
+            isnan = math.isnan(score)
+            value = 0.0 if isnan else score
+            reversed_ties = ties == "reversed" or (ties == "reversed_selection" and selecting)
+            tie = -index if reversed_ties else index
+            if nan == "first":
+                isnan = not isnan
+            if select == "worst" and selecting:
+                return (isnan, -value, tie)
+            return (isnan, value, tie)
+
+        first, latest = {}, {}
+        survivors = list(range(n))
+        for rung, b in enumerate(budgets):
+            results = []
+            for index in survivors:
+                params = dict(configs[index])
+                value = train(params, budget=b) if call == "keyword" else (train(b, params) if call == "swapped" else train(params, b))
+                value = float(value)
+                first.setdefault(index, value)
+                latest[index] = (rung, b, value)
+                results.append((index, value))
+            if rung + 1 < len(budgets):
+                ranked = sorted(results, key=rank)[:count(rung + 1)]
+                survivors = [index for index, _ in ranked] if ties == "previous_rank" else sorted(i for i, _ in ranked)
+        if final_score == "first":
+            latest = {i: (latest[i][0], latest[i][1], first[i]) for i in latest}
+
+        def final_key(index):
+            rung, _, value = latest[index]
+            if final_order == "score_only":
+                return rank((index, value), selecting=False)
+            return (-rung,) + rank((index, value), selecting=False)
+
+        order = sorted(latest, key=final_key)
+        trials = [{"params": dict(configs[i]), "budget": latest[i][1], "score": latest[i][2]} for i in order]
+        if returned == "survivors":
+            return [t for t in trials if t["budget"] == trials[0]["budget"]]
+        if returned == "winner":
+            return trials[0]
+        return trials
+
+    return successive_halving
+
+
+HALVING_MISTAKES = [
+    Mistake("the worst configurations are kept at each rung (sorted with reverse=True, or highest score taken as "
+            "best); lower scores are better: keep the n_{k+1} lowest", _halving_with(select="worst")),
+    Mistake("the budget does not grow: every rung trains with min_budget; rung k trains with "
+            "min_budget * reduction_factor ** k", _halving_with(budget="constant")),
+    Mistake("the budget grows additively (min_budget * (k + 1)); it is multiplied by reduction_factor at each "
+            "rung: min_budget * reduction_factor ** k", _halving_with(budget="additive")),
+    Mistake("the rung budgets are counted down from max_budget (max_budget / r ** (K - k)); they start at "
+            "min_budget: b_k = min_budget * reduction_factor ** k", _halving_with(budget="from_max")),
+    Mistake("wrong number kept per rung: rounded up (ceil(n / r ** k)); keep max(1, n // r ** k)",
+            _halving_with(keep="ceil")),
+    Mistake("wrong number kept per rung: half are kept whatever reduction_factor is; keep max(1, n // r ** k)",
+            _halving_with(keep="half")),
+    Mistake("wrong number kept per rung: 1/r of the configurations is dropped instead of 1/r kept; keep "
+            "max(1, n // r ** k)", _halving_with(keep="drop_fraction")),
+    Mistake("no configuration is eliminated: every configuration is trained at every rung",
+            _halving_with(keep="all")),
+    Mistake("one rung too few: the last rung whose budget min_budget * r ** K <= max_budget is skipped "
+            "(off by one in the loop over rungs)", _halving_with(rungs="one_fewer")),
+    Mistake("one rung too many: a rung with a budget above max_budget is trained (off by one: the rung budgets "
+            "are min_budget * r ** k <= max_budget)", _halving_with(rungs="one_more")),
+    Mistake("ties broken against the order of configs: among equal scores the configuration listed later ranks "
+            "first; rank equal scores in the order of configs (a stable sort on the score)",
+            _halving_with(ties="reversed")),
+    Mistake("ties broken against the order of configs when the survivors are chosen: among equal scores at the "
+            "cut, the configurations listed later were kept; keep those listed first (the key (isnan, score, index))",
+            _halving_with(ties="reversed_selection")),
+    Mistake("NaN scores (diverged runs) are ranked first; they count as the worst and must be eliminated first",
+            _halving_with(nan="first")),
+    Mistake("the result is sorted by score alone; sort by the budget reached (largest first), then by score: "
+            "a score after a short run is not comparable with one after a long run",
+            _halving_with(final_order="score_only")),
+    Mistake("each configuration reports its score of rung 0; report the score at the largest budget it reached",
+            _halving_with(final_score="first")),
+    Mistake("only the configurations of the last rung are returned; return one trial per configuration",
+            _halving_with(returned="survivors")),
+    Mistake("only the winner is returned; return one trial per configuration, the winner first",
+            _halving_with(returned="winner")),
+    Mistake("train called with the budget as a keyword argument (train(params, budget=b)); call "
+            "train(params, budget) positionally", _halving_with(call="keyword")),
+    Mistake("the arguments of train swapped: train(budget, params); call train(params, budget)",
+            _halving_with(call="swapped")),
+]
+
+
+def _compare_halving(expected, got):
+    """The trials in exactly the expected order (ties are ordered by the configs' index)."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        expected, got = [expected], [got]
+    if isinstance(expected, dict):
+        return f"expected a single trial {show(expected)}, got {show(got)}"
+    if isinstance(got, dict):
+        return f"expected a list of {len(expected)} trials, one per configuration, got a single dict {show(got)}"
+    try:
+        got = list(got)
+    except TypeError:
+        return f"expected a list of {len(expected)} trials, got {show(got)}"
+    for index, trial in enumerate(got):
+        if not isinstance(trial, dict) or not {"params", "budget", "score"} <= set(trial):
+            return (f"each trial must be a dict {{'params': {{...}}, 'budget': b, 'score': float}}; trial {index} "
+                    f"is {show(trial)}")
+    if len(got) != len(expected):
+        return f"expected {len(expected)} trials (one per configuration), got {len(got)}"
+    summary = lambda trials: _short_list([(short(t["params"]), t["budget"]) for t in trials])  # noqa: E731
+    for index, (want, have) in enumerate(zip(expected, got)):
+        if not isinstance(have["params"], dict) or set(want["params"]) != set(have["params"]) or not all(
+                _same_value(want["params"][name], have["params"][name]) for name in want["params"]):
+            return (f"trial {index} (sorted by budget reached, then best first) should be the configuration "
+                    f"{short(want['params'])}, got {short(have['params'])}\n"
+                    f"  expected (params, budget): {summary(expected)}\n  got (params, budget):      {summary(got)}")
+        if not _same_value(want["budget"], have["budget"]):
+            return (f"trial {index} ({short(want['params'])}) should have reached the budget {want['budget']!r}, "
+                    f"got {have['budget']!r}\n  expected budgets: {_short_list([t['budget'] for t in expected])}\n"
+                    f"  got budgets:      {_short_list([t['budget'] for t in got])}")
+        if not _same_value(want["score"], have["score"]):
+            return (f"trial {index} ({short(want['params'])}, budget {want['budget']!r}) should have the score "
+                    f"{want['score']!r}, got {have['score']!r}")
+    return None
+
+
+def _train_bowl(params, budget):
+    """A validation loss that falls with the budget towards (log10 lr + 2)^2 + (momentum - 0.9)^2."""
+    return (math.log10(params["learning_rate"]) + 2.0) ** 2 + (params["momentum"] - 0.9) ** 2 + 1.0 / budget
+
+
+def _train_crossing(params, epochs):
+    """Curves that cross: a fast starter (small x) is overtaken by slow starters that end lower. (The budget's
+    parameter is named ``epochs`` here: train must be called positionally.)"""
+    return (1.0 - params["x"]) / epochs + 0.3 * params["x"] ** 2 - 0.5 * params["x"] * (1 - 1 / epochs)
+
+
+def _train_diverging(params, budget):
+    """NaN for learning rates above 0.3; otherwise a loss falling with the budget."""
+    if params["learning_rate"] > 0.3:
+        return float("nan")
+    return (math.log10(params["learning_rate"]) + 1.5) ** 2 + 2.0 / budget
+
+
+def _train_ties(params, budget):
+    """Equal scores for every pair of configurations of the same level: tie order decides who survives."""
+    return float(params["level"]) + 1.0 / budget
+
+
+def _train_overfitting(params, budget):
+    """A validation loss that rises with the budget: scores of different rungs are not comparable."""
+    return params["x"] + 0.1 * budget
+
+
+def _bowl_configs(seed, n):
+    rng = np.random.default_rng(seed)
+    return [{"learning_rate": float(10.0 ** rng.uniform(-4, 0)), "momentum": float(rng.uniform(0.5, 0.99))}
+            for _ in range(n)]
+
+
+def _halving_case(train, configs_factory, min_budget, max_budget, reduction_factor, note, *, default_r=False):
+    def make():
+        args = (train, configs_factory(), min_budget, max_budget)
+        return (args, {}) if default_r else (args + (reduction_factor,), {})
+
+    r_note = "reduction_factor left at its default 3" if default_r else f"reduction_factor={reduction_factor}"
+    return Case(make, f"{note}; min_budget={min_budget!r}, max_budget={max_budget!r}, {r_note}")
+
+
+def _halving_cases():
+    return [
+        _halving_case(_train_bowl, lambda: _bowl_configs(0, 27), 1, 27, 3, "27 configurations, rungs 1, 3, 9, 27",
+                      default_r=True),
+        _halving_case(_train_crossing, lambda: [{"x": float(x)} for x in np.random.default_rng(1).uniform(0, 1, 16)],
+                      1, 8, 2, "16 configurations whose learning curves cross"),
+        _halving_case(_train_bowl, lambda: _bowl_configs(2, 10), 1, 20, 3,
+                      "10 configurations (not a power of 3), max_budget 20 is not a rung budget"),
+        _halving_case(_train_diverging, lambda: [{"learning_rate": float(10.0 ** e)} for e in
+                                                 np.random.default_rng(3).uniform(-3, 0.5, 12)],
+                      2, 18, 3, "NaN scores for learning_rate > 0.3"),
+        _halving_case(_train_ties, lambda: [{"level": level, "id": i} for i, level in
+                                            enumerate([3, 1, 2, 1, 3, 2, 0, 2, 0])],
+                      1, 9, 3, "equal scores: ties are ranked in the order of configs"),
+        _halving_case(_train_crossing, lambda: [{"x": float(x)} for x in np.random.default_rng(5).uniform(0, 1, 30)],
+                      0.5, 40.0, 4, "30 configurations, float budgets 0.5, 2, 8, 32"),
+        _halving_case(_train_overfitting, lambda: [{"x": float(x)} for x in np.random.default_rng(8).uniform(0, 1, 9)],
+                      1, 9, 3, "a validation loss that rises with the budget (overfitting)"),
+        _halving_case(_train_bowl, lambda: _bowl_configs(6, 5), 3, 3, 2, "max_budget = min_budget: one rung only"),
+        _halving_case(_train_bowl, lambda: _bowl_configs(7, 4), 1, 100, 2,
+                      "4 configurations, 7 rungs: the last survivor keeps training"),
+    ]
+
+
+def check_successive_halving(successive_halving) -> None:
+    """Grade ``successive_halving(train, configs, min_budget, max_budget, reduction_factor=3)``."""
+    check_cases("successive_halving", successive_halving, _reference.successive_halving, _halving_cases(),
+                HALVING_MISTAKES, compare=_compare_halving)
+
+
 MISTAKES = {
     "sample_log_uniform": SAMPLE_MISTAKES,
     "random_search": RANDOM_SEARCH_MISTAKES,
     "grid_search": GRID_SEARCH_MISTAKES,
+    "successive_halving": HALVING_MISTAKES,
 }
