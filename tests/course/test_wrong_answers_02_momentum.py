@@ -12,7 +12,7 @@ CATALOGUE = [
     # sgd_momentum: the PyTorch form copied verbatim, the state, the signs, the EMA damping, the order, in place
     WrongAnswer("sgd_momentum", _VELOCITY + "\n    next_w = w + velocity",
                 'velocity = config["momentum"] * velocity + dw\n    next_w = w - config["learning_rate"] * velocity',
-                "classic (PyTorch / TF 1) form"),
+                "buffer (PyTorch / TF 1) form"),
     WrongAnswer("sgd_momentum", '    config["velocity"] = velocity\n', "\n", "velocity is not stored"),
     WrongAnswer("sgd_momentum", "next_w = w + velocity", "next_w = w - velocity", "added with the wrong sign"),
     WrongAnswer("sgd_momentum", _VELOCITY,

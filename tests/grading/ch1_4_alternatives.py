@@ -728,7 +728,7 @@ WRONG_UPDATE_RULES = [
     ("sgd", sgd_returns_only_w, "should return a pair (next_w, config)"),
     ("sgd_momentum", momentum_forgets_velocity, "velocity is not stored"),
     ("sgd_momentum", momentum_minus_v, "update is w + v, not w - v"),
-    ("sgd_momentum", momentum_pytorch, "classic (PyTorch / TF 1) form v = mu*v + dw, w -= lr*v, without rescaling"),
+    ("sgd_momentum", momentum_pytorch, "buffer (PyTorch / TF 1) form v = mu*v + dw, w -= lr*v, without rescaling"),
     ("sgd_momentum", momentum_no_lr, "learning rate is missing from the velocity"),
     ("sgd_momentum", momentum_in_place_velocity, "config['velocity'] it was given in place"),
     ("sgd_momentum_ema", ema_no_one_minus, "missing (1 - beta)"),

@@ -34,10 +34,11 @@ def _defaults(config, **defaults):
 
 
 # --------------------------------------------------------------------------------------------
-# 0. the wording of the classic-momentum and sign diagnoses
+# 0. the wording of the buffer-form momentum and sign diagnoses
 
 
-def test_the_classic_momentum_form_is_not_attributed_to_sutskever():
+def test_the_buffer_momentum_form_is_not_attributed_to_sutskever():
+    """PyTorch's buffer form is not Sutskever et al.'s 'classical momentum' (that is the velocity form)."""
     def momentum_pytorch(w, dw, config=None):
         config = _defaults(config, learning_rate=1e-2, momentum=0.9)
         v = config["momentum"] * config.get("velocity", np.zeros_like(w)) + dw

@@ -485,10 +485,10 @@ UPDATE_RULE_MISTAKES: dict[str, list[Mistake]] = {
                  "gradient, v = mu*v - lr*dw", _sgd_momentum, grad_sign=1.0),
         _mistake("the learning rate is missing from the velocity: v = mu*v - lr*dw", _sgd_momentum,
                  lr_in_velocity=False),
-        _mistake("the classic (PyTorch / TF 1) form v = mu*v + dw, w -= lr*v, without rescaling: it stores the "
+        _mistake("the buffer (PyTorch / TF 1) form v = mu*v + dw, w -= lr*v, without rescaling: it stores the "
                  "velocity in units of a gradient; this course stores v = mu*v - lr*dw and updates w + v",
                  _sgd_momentum, form="pytorch"),
-        _mistake("the classic form without rescaling: v = mu*v - dw, w += lr*v stores the velocity without the "
+        _mistake("the buffer form without rescaling: v = mu*v - dw, w += lr*v stores the velocity without the "
                  "learning rate; this course stores v = mu*v - lr*dw and updates w + v", _sgd_momentum,
                  form="pytorch_negative"),
         _mistake("a (1 - momentum) factor on the gradient (that is the EMA form, sgd_momentum_ema): "
