@@ -34,6 +34,19 @@ CATALOGUE = [
     WrongAnswer("grid_search", "objective(dict(params))", "objective(**params)", "keyword arguments"),
     WrongAnswer("grid_search", "(grid[name] for name in names)", "(grid[name][:-1] for name in names)",
                 "last value of each hyperparameter is skipped"),
+    # successive_halving
+    WrongAnswer("successive_halving", "key=lambda result: rank(*result))[:keep]",
+                "key=lambda result: rank(*result), reverse=True)[:keep]", "worst configurations are kept"),
+    WrongAnswer("successive_halving", "        budget = min_budget * reduction_factor ** rung\n",
+                "        budget = min_budget\n", "the budget does not grow"),
+    WrongAnswer("successive_halving", "keep = max(1, n // reduction_factor ** rung)",
+                "keep = max(1, -(-n // reduction_factor ** rung))", "rounded up"),
+    WrongAnswer("successive_halving", "** (rung + 1) > max_budget", "** (rung + 1) >= max_budget", "one rung too few"),
+    WrongAnswer("successive_halving", "return (math.isnan(score), score, index)",
+                "return (math.isnan(score), score, -index)", "ties broken against the order of configs"),
+    WrongAnswer("successive_halving", "train(dict(configs[index]), budget)",
+                "train(dict(configs[index]), budget=budget)", "budget as a keyword argument"),
+    WrongAnswer("successive_halving", "(-latest[index][0],) + rank(", "() + rank(", "sorted by score alone"),
 ]
 
 
