@@ -367,8 +367,10 @@ def _merge(config, coursedir, student: str, assignment: str, prepared: dict, res
 
 
 def _incidents(result: dict, notes: list[str], student: str, assignment: str) -> list[Incident]:
-    """What the sandbox refused or the kernel stopped, and the files of the folder that were refused."""
-    found = [Incident(student, assignment, "refused in the sandbox", f"{event}: {detail}")
+    """What the sandbox refused or the kernel stopped, what the student's code replaced in its own process
+    (``tampered``: numpy's functions, builtins, import hooks, ...), and the files of the folder that were refused."""
+    found = [Incident(student, assignment, "tampered in the sandbox" if event == "tampered" else "refused in the sandbox",
+                      detail if event == "tampered" else f"{event}: {detail}")
              for run in (result or {}).get("notebooks", {}).values() for event, detail in run.get("refused", [])]
     found += [Incident(student, assignment, "submission folder", note) for note in notes]
     return found
@@ -832,7 +834,8 @@ def run_grading_command(args, root: Path, parser) -> int:
             print(f"  {failure}")
         print(f"details: {root / 'autograded' / LOG_NAME}")
     if report.incidents:
-        print(f"{len(report.incidents)} incident(s) (what submissions attempted and were refused; see "
+        print(f"{len(report.incidents)} incident(s) (what submissions attempted and were refused, or changed in "
+              f"their own process; see "
               f"{root / 'autograded' / INCIDENTS_NAME}):")
         for incident in report.incidents[:50]:
             print(f"  {incident}")

@@ -4,9 +4,11 @@ The boundary itself is the kernel's (:mod:`dlopt_reference.isolation.confine`): 
 in a confined process, and the tests run in the grader's process. What is here records and reports:
 
 - :class:`Incident`: something a submission attempted that the sandbox refused (named by the audit hook,
-  or a process the kernel killed for a forbidden system call), or a file of a submission folder that was
-  refused (a link, a device, a second hard link, ...); appended to ``autograded/grading_incidents.jsonl``
-  and listed in the export;
+  or a process the kernel killed for a forbidden system call), what its code replaced in its own process
+  that a grader there would rely on (numpy's functions, builtins, import hooks: harmless, since the tests
+  run in the grader's process, but an attempt), or a file of a submission folder that was refused (a
+  link, a device, a second hard link, ...); appended to ``autograded/grading_incidents.jsonl`` and listed
+  in the export;
 - :class:`GradebookGuard`: if anything but the grader changed the main SQLite gradebook while
   submissions ran, it is restored from the grader's last copy (kept in the grader's private temporary
   folder) and the change is an incident. No student code can reach the gradebook; the guard is defence
@@ -43,7 +45,7 @@ def one_line(text, limit: int = 2000) -> str:
 class Incident:
     student: str
     assignment: str
-    kind: str       # "refused in the sandbox", "submission folder", "gradebook tampered"
+    kind: str       # "refused in the sandbox", "tampered in the sandbox", "submission folder", "gradebook tampered"
     detail: str
     time: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 

@@ -20,7 +20,9 @@ Before any student code runs, the process (:func:`_serve`)
   TCP, no signals or abstract sockets outside itself; seccomp: no new processes, programs, sockets,
   ptrace, namespaces or kernel interfaces -- the kernel kills the process for trying);
 - installs a PEP 578 audit hook (:func:`install_audit_hook`) with the same allow list, as defence in
-  depth and to *name* an attempt: each refusal is reported to the parent as an incident.
+  depth and to *name* an attempt: each refusal is reported to the parent as an incident;
+- remembers what a grader running here would rely on (builtins, numpy's functions, import hooks; see
+  :func:`_check_tampering`): each replacement by the student's code is reported as an incident too.
 
 Protocol: frames of a 4-byte big-endian length and a payload. Parent to child: a pickle (the child
 trusts its parent). Child to parent: a JSON header and raw array buffers (see ``wire.py``); every
@@ -251,17 +253,117 @@ def encode_message(header: dict, buffers: list[bytes]) -> bytes:
 # the process
 
 
+#: ``get_ipython()`` attributes through which code rewrites the kernel (its input, its errors, its events)
+_SHELL_HOOKS = frozenset({"input_transformers_post", "input_transformers_cleanup", "ast_transformers",
+                          "set_custom_exc", "set_hook", "events", "register_magic_function", "showtraceback",
+                          "_showtraceback", "showsyntaxerror", "displayhook", "display_trap", "excepthook"})
+
+
 class _NoShell:
-    """What ``get_ipython()`` returns here: every attribute is a function that does nothing."""
+    """What ``get_ipython()`` returns here: every attribute is a function that does nothing.
+
+    There is no kernel to rewrite; replacing an attribute of it, or calling one of the kernel's hooks
+    (``input_transformers_post.append``, ``set_custom_exc``, ...), is recorded as tampering. Magics
+    (``%matplotlib inline`` becomes ``get_ipython().run_line_magic(...)``) are not.
+    """
+
+    def __init__(self, path: tuple = ()):
+        object.__setattr__(self, "_path", path)
 
     def __getattr__(self, name):
-        return _NoShell()
+        return _NoShell(object.__getattribute__(self, "_path") + (name,))
+
+    def __setattr__(self, name, value):
+        path = object.__getattribute__(self, "_path") + (name,)
+        _tampered("replaced get_ipython()." + ".".join(map(str, path)))
 
     def __call__(self, *args, **kwargs):
+        path = object.__getattribute__(self, "_path")
+        if path and path[0] in _SHELL_HOOKS:
+            _tampered("called get_ipython()." + ".".join(map(str, path)))
         return None
 
     def __iter__(self):
         return iter(())
+
+
+# ------------------------------------------------------------------------------------------------
+# tampering: what a grader running in this process would rely on, replaced by the student's code
+#
+# The tests never run here, so nothing here can change a verdict; what the student's code replaced is
+# recorded to name the attempt. The objects are kept by reference (no copies) when the process is ready;
+# after every reply's worth of student code, entries that existed then and were replaced or removed are
+# reported, once each. Names a student adds (``import numpy as np``, a helper function) are not compared.
+
+_WATCHED_MODULES = ("numpy", "numpy.testing")
+_WATCHED_PREFIXES = ("numpy", "dlopt")
+_SNAPSHOT: dict = {}
+_TAMPERED: set = set()
+
+
+def _tampered(what: str) -> None:
+    """Record ``student code <what>`` once (reported to the parent with the next reply)."""
+    if what not in _TAMPERED and len(_TAMPERED) < 200:
+        _TAMPERED.add(what)
+        REFUSED.append(("tampered", ("student code " + what)[:300]))
+
+
+def _take_snapshot() -> None:
+    """Remember what a grader relies on: builtins, numpy's and numpy.testing's public callables, the
+    numpy and dlopt entries of ``sys.modules``, the import hooks, ``sys.excepthook``/``displayhook``."""
+    snapshot = {("builtins", name): value for name, value in vars(builtins).items()}
+    for module_name in _WATCHED_MODULES:
+        module = sys.modules.get(module_name)
+        if module is not None:
+            snapshot.update(((module_name, name), value) for name, value in list(vars(module).items())
+                            if not name.startswith("_") and callable(value) and not isinstance(value, types.ModuleType))
+    snapshot.update((("sys.modules", name), module) for name, module in list(sys.modules.items())
+                    if name.startswith(_WATCHED_PREFIXES))
+    snapshot.update((("sys", name), getattr(sys, name, None)) for name in ("excepthook", "displayhook", "modules"))
+    _SNAPSHOT.clear()
+    _SNAPSHOT.update(snapshot)
+    _SNAPSHOT["meta_path"] = list(sys.meta_path)
+    _SNAPSHOT["path_hooks"] = list(sys.path_hooks)
+
+
+def _check_tampering(_vars=vars, _getattr=getattr, _list=list, _str=str, _type=type, _modules=sys.modules,
+                     _sys=sys, _builtins=builtins) -> None:
+    """Record every watched entry the student's code replaced or removed since :func:`_take_snapshot`,
+    and every import hook it added (a finder whose class the student's code defined). The built-ins this
+    uses are bound when it is defined: the student's code may have replaced them."""
+    if not _SNAPSHOT:
+        return
+    try:
+        missing = object()
+        namespaces = {"builtins": _vars(_builtins), "sys.modules": _modules}
+        for module_name in _WATCHED_MODULES:
+            module = _modules.get(module_name)
+            namespaces[module_name] = _vars(module) if module is not None else {}
+        for key, original in _list(_SNAPSHOT.items()):
+            if _type(key) is not tuple:
+                continue
+            where, name = key
+            if where == "sys":
+                current = _getattr(_sys, name, missing)
+            else:
+                current = namespaces[where].get(name, missing)
+            if current is original:
+                continue
+            label = f"sys.modules[{name!r}]" if where == "sys.modules" else f"{where}.{name}"
+            _tampered(("removed " if current is missing else "replaced ") + label)
+        for name in _list(_modules):
+            if _str(name).startswith("dlopt_reference") and ("sys.modules", name) not in _SNAPSHOT:
+                _tampered(f"put {_str(name)[:100]} in sys.modules")
+        for hooks in ("meta_path", "path_hooks"):
+            known = _SNAPSHOT[hooks]
+            for hook in _list(_getattr(_sys, hooks, [])):
+                if [item for item in known if item is hook]:
+                    continue
+                kind = hook if _type(hook) is _type or _type(hook) is types.FunctionType else _type(hook)
+                if _getattr(kind, "__module__", None) not in _modules or _getattr(kind, "__module__", None) == "__main__":
+                    _tampered(f"added an import hook to sys.{hooks}")
+    except BaseException:  # noqa: BLE001 (naming an attempt must never break the student's run)
+        pass
 
 
 class _BoundedText(io.TextIOBase):
@@ -320,6 +422,7 @@ class Child:
         return Unpickler(io.BytesIO(_read_exactly(self.reader, size))).load()
 
     def send(self, header: dict, buffers: list[bytes] = ()) -> None:
+        _check_tampering()  # every reply follows some of the student's code
         header = dict(header, refused=REFUSED[:], stdout=_STDOUT.take(), stderr=_STDERR.take())
         REFUSED.clear()
         payload = encode_message(header, list(buffers))
@@ -502,6 +605,7 @@ def _prepare(sys_path: list[str], setup: list[str]) -> dict:
     import ctypes  # noqa: F401 (loaded before the audit hook forbids ctypes)
 
     import numpy  # noqa: F401
+    import numpy.testing  # noqa: F401 (loaded now, so that replacing its functions is seen as tampering)
 
     builtins.get_ipython = lambda: _NoShell()
     namespace = {"__name__": "__main__", "__builtins__": builtins}
@@ -567,6 +671,7 @@ def _serve(config: dict, namespace: dict, confine=None) -> None:
         confine.confine(policy["read"], policy["write"], listable=policy.get("listable", []))
     _set_limits(config.get("limits", {}))
     install_audit_hook(policy)
+    _take_snapshot()
     child.serve()
 
 
