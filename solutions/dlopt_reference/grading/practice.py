@@ -491,10 +491,8 @@ def check_layernorm_backward(layernorm_backward, layernorm_forward=None) -> None
 
 def _power(kind, default_iters=100):
     def top_hessian_eigenvalue(hvp, v0, num_iters=default_iters):
-        v = np.array(v0, dtype=float)
-        start = v / np.linalg.norm(v)
-        if kind != "unnormalized":
-            v = start
+        start = np.array(v0, dtype=float) / np.linalg.norm(v0)
+        v = start
         iters = 10 if kind == "fixed_iters" else num_iters
         for _ in range(iters):
             w = np.asarray(hvp(start if kind == "from_v0" else v), dtype=float)
