@@ -27,5 +27,6 @@ from . import _chapter06  # noqa: F401
 from . import _chapter07  # noqa: F401
 from . import _chapter08  # noqa: F401
 from . import _chapter09  # noqa: F401
+from . import _chapter10  # noqa: F401
 
 __all__ = ["check", "CheckFailure", "needs_implementation", "registered"]

@@ -11,6 +11,8 @@ compare students' functions with these. Modules:
 - :mod:`~dlopt_reference.search` hyperparameter search
 - :mod:`~dlopt_reference.ensembles` model ensembles and parameter averaging
 - :mod:`~dlopt_reference.second_order` Newton, BFGS and L-BFGS
+- :mod:`~dlopt_reference.practice` warmup + cosine, global-norm clipping, layer normalization, the top
+  Hessian eigenvalue
 """
 
 __version__ = "0.1.0"

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 BOOK = Path(__file__).resolve().parents[2] / "book"
-CHAPTERS = sorted(BOOK.glob("0[0-9]_*.md"))
+CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.md"))
 MIN_CLAIMS_PER_CHAPTER = 3
 PRF_KINDS = ("theorem", "proposition", "lemma", "corollary")
 

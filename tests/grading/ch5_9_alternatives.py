@@ -727,3 +727,60 @@ def successive_halving_recursive(train, configs, min_budget, max_budget, reducti
 
 
 RIGHT_ANSWERS["successive_halving"] = [successive_halving_precomputed_rungs, successive_halving_recursive]
+
+# --- chapter 10: training recipes ---------------------------------------------------------------
+
+def warmup_cosine(learning_rate, global_step, warmup_steps, total_steps, alpha=0.0):
+    # written as optax composes it: a linear schedule joined to a cosine one at the boundary
+    if warmup_steps > 0 and global_step <= warmup_steps:
+        return learning_rate * global_step / warmup_steps
+    steps = min(global_step, total_steps) - warmup_steps
+    angle = np.pi * steps / (total_steps - warmup_steps)
+    end = alpha * learning_rate
+    return end + (learning_rate - end) * (1 + np.cos(angle)) / 2
+
+
+def clip_by_global_norm(grads, max_norm):
+    flat = np.concatenate([np.ravel(g) for g in grads])
+    norm = np.linalg.norm(flat)
+    if norm > max_norm:
+        return [g / norm * max_norm for g in grads], norm
+    return [np.array(g, dtype=float) for g in grads], norm
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    # batch normalization of the transpose, with the statistics computed by hand
+    eps = ln_param.get("eps", 1e-5)
+    xt = x.T
+    mu = xt.sum(axis=0) / xt.shape[0]
+    centered = xt - mu
+    var = (centered * centered).sum(axis=0) / xt.shape[0]
+    inv = 1.0 / np.sqrt(var + eps)
+    x_hat = (centered * inv).T
+    return x_hat * gamma + beta, (x_hat, inv, gamma)
+
+
+def layernorm_backward(dout, cache):
+    # staged through the graph, row by row
+    x_hat, inv, gamma = cache
+    dx = np.empty_like(dout)
+    for i in range(dout.shape[0]):
+        d = dout[i] * gamma
+        D = d.size
+        dx[i] = inv[i] * (d - d.mean() - x_hat[i] * np.dot(d, x_hat[i]) / D)
+    return dx, np.einsum("nd,nd->d", dout, x_hat), dout.sum(axis=0)
+
+
+def top_hessian_eigenvalue(hvp, v0, num_iters=100):
+    # the Rayleigh quotient inside the loop, with one more product at the end
+    v = v0 / np.sqrt(np.vdot(v0, v0))
+    for _ in range(num_iters):
+        w = hvp(v)
+        v = w / np.sqrt(np.vdot(w, w))
+    w = hvp(v)
+    return np.vdot(v, w) / np.vdot(v, v), v
+
+
+RIGHT_ANSWERS.update(warmup_cosine=[warmup_cosine], clip_by_global_norm=[clip_by_global_norm],
+                     layernorm_forward=[layernorm_forward], layernorm_backward=[layernorm_backward],
+                     top_hessian_eigenvalue=[top_hessian_eigenvalue])

@@ -1,4 +1,4 @@
-"""Tests of the graders of chapters 5-9 (schedules, batchnorm, search, ensembles, second order).
+"""Tests of the graders of chapters 5-10 (schedules, batchnorm, search, ensembles, second order, practice).
 
 1. every check passes on the reference and on independent correct implementations written differently;
 2. every catalogued mistake is rejected, with its own diagnosis in the message ("This looks like: ...");
@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -25,11 +26,13 @@ from dlopt_reference import batchnorm as ref_batchnorm  # noqa: E402
 from dlopt_reference import ensembles as ref_ensembles  # noqa: E402
 from dlopt_reference import schedules as ref_schedules  # noqa: E402
 from dlopt_reference import search as ref_search  # noqa: E402
+from dlopt_reference import practice as ref_practice  # noqa: E402
 from dlopt_reference import second_order as ref_second_order  # noqa: E402
 from dlopt_reference.grading import batchnorm as g_batchnorm  # noqa: E402
 from dlopt_reference.grading import ensembles as g_ensembles  # noqa: E402
 from dlopt_reference.grading import schedules as g_schedules  # noqa: E402
 from dlopt_reference.grading import search as g_search  # noqa: E402
+from dlopt_reference.grading import practice as g_practice  # noqa: E402
 from dlopt_reference.grading import second_order as g_second_order  # noqa: E402
 from dlopt_reference.grading._report import GradingFailure  # noqa: E402
 
@@ -38,21 +41,28 @@ from dlopt_reference.grading._report import GradingFailure  # noqa: E402
 # ---------------------------------------------------------------------------------------------
 
 _PAIRS = ((g_schedules, ref_schedules), (g_search, ref_search), (g_ensembles, ref_ensembles),
-          (g_second_order, ref_second_order))
+          (g_second_order, ref_second_order), (g_practice, ref_practice))
 
-# every function of these graders that has right answers in ch5_9_alternatives (batchnorm: below)
+# every function of these graders that has right answers in ch5_9_alternatives (the backward passes,
+# which grade a student's backward with their own forward pass: below)
 PLAIN = {name: (getattr(grader, f"check_{name}"), getattr(reference, name), right)
          for name, right in alt.RIGHT_ANSWERS.items() for grader, reference in _PAIRS
-         if hasattr(grader, f"check_{name}")}
+         if hasattr(grader, f"check_{name}") and name != "layernorm_backward"}
 
-PLAIN_CATALOGUES = {**g_schedules.MISTAKES, **g_search.MISTAKES, **g_ensembles.MISTAKES, **g_second_order.MISTAKES}
+PLAIN_CATALOGUES = {**g_schedules.MISTAKES, **g_search.MISTAKES, **g_ensembles.MISTAKES, **g_second_order.MISTAKES,
+                    **{name: m for name, m in g_practice.MISTAKES.items() if name != "layernorm_backward"}}
 
 ALL_CHECKS = {name: entry[0] for name, entry in PLAIN.items()}
 ALL_CHECKS.update({
     "batchnorm_forward": g_batchnorm.check_batchnorm_forward,
     "batchnorm_backward": g_batchnorm.check_batchnorm_backward,
     "batchnorm_backward_alt": g_batchnorm.check_batchnorm_backward_alt,
+    "layernorm_backward": g_practice.check_layernorm_backward,
 })
+
+# the backward passes are graded with a forward pass that builds their cache
+FORWARD_OF = {"batchnorm_backward": alt.batchnorm_forward, "batchnorm_backward_alt": alt.batchnorm_forward,
+              "layernorm_backward": alt.layernorm_forward}
 
 
 def _message(check, function, *args) -> str:
@@ -153,6 +163,37 @@ def test_batchnorm_backward_mistake_is_diagnosed(index, check):
 
     message = _message(check, backward, _CORRECT_FORWARD_WITH_INPUT_CACHE)
     assert f"This looks like: {mistake.description}" in message, message
+
+
+def test_layernorm_reference_and_alternative_pass():
+    g_practice.check_layernorm_backward(ref_practice.layernorm_backward)
+    g_practice.check_layernorm_backward(ref_practice.layernorm_backward, ref_practice.layernorm_forward)
+    g_practice.check_layernorm_backward(alt.layernorm_backward, alt.layernorm_forward)
+
+
+_CORRECT_LN_FORWARD_WITH_INPUT_CACHE = _student_forward(
+    lambda x, gamma, beta, ln_param: (alt.layernorm_forward(x, gamma, beta, ln_param)[0], None, None))
+
+
+@pytest.mark.parametrize("index", range(len(g_practice.LN_BACKWARD_MISTAKES)))
+def test_layernorm_backward_mistake_is_diagnosed(index):
+    mistake = g_practice.LN_BACKWARD_MISTAKES[index]
+
+    def backward(dout, cache):
+        x, gamma, beta, ln_param = cache
+        return mistake.function(x, gamma, beta, dout, ln_param)
+
+    message = _message(g_practice.check_layernorm_backward, backward, _CORRECT_LN_FORWARD_WITH_INPUT_CACHE)
+    assert f"This looks like: {mistake.description}" in message, message
+
+
+def test_layernorm_backward_with_a_wrong_forward_says_so():
+    def forward_axis0(x, gamma, beta, ln_param):
+        out, cache = alt.layernorm_forward(x.T, np.ones(x.shape[0]), np.zeros(x.shape[0]), ln_param)
+        return gamma * out.T + beta, cache
+
+    message = _message(g_practice.check_layernorm_backward, alt.layernorm_backward, forward_axis0)
+    assert "layernorm_forward" in message and "correct first" in message
 
 
 # Hand-written wrong answers, as students write them (not taken from the catalogue).
@@ -287,7 +328,48 @@ def _grid_search_zip(objective, grid):
     return sorted(trials, key=lambda t: (np.isnan(t["score"]), t["score"]))
 
 
+def _warmup_hf_plus_one(learning_rate, global_step, warmup_steps, total_steps, alpha=0.0):
+    if global_step < warmup_steps:
+        return learning_rate * float(global_step + 1) / float(max(1, warmup_steps))
+    progress = float(global_step - warmup_steps) / float(max(1, total_steps - warmup_steps))
+    return learning_rate * max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def _clip_torch(grads, max_norm):
+    total = np.linalg.norm(np.stack([np.linalg.norm(g) for g in grads]))
+    coefficient = min(max_norm / (total + 1e-6), 1.0)
+    return [g * coefficient for g in grads], total
+
+
+def _clip_each(grads, max_norm):
+    out = []
+    for g in grads:
+        n = np.sqrt((g ** 2).sum())
+        out.append(g * max_norm / n if n > max_norm else g.copy())
+    return out, np.sqrt(sum((g ** 2).sum() for g in grads))
+
+
+def _layernorm_over_batch(x, gamma, beta, ln_param):
+    mu, var = x.mean(0), x.var(0)
+    return gamma * (x - mu) / np.sqrt(var + ln_param.get("eps", 1e-5)) + beta, None
+
+
+def _power_norm(hvp, v0, num_iters=100):
+    v = v0 / np.linalg.norm(v0)
+    lam = 0.0
+    for _ in range(num_iters):
+        w = hvp(v)
+        lam = np.linalg.norm(w)
+        v = w / lam
+    return lam, v
+
+
 HAND_WRITTEN = [
+    ("warmup_cosine", _warmup_hf_plus_one, "warmup off by one"),
+    ("clip_by_global_norm", _clip_torch, "PyTorch's clip_grad_norm_ convention"),
+    ("clip_by_global_norm", _clip_each, "each array clipped by its own norm"),
+    ("layernorm_forward", _layernorm_over_batch, "statistics over the batch"),
+    ("top_hessian_eigenvalue", _power_norm, "the sign is lost"),
     ("sample_log_uniform", _log_uniform_global_rng, "rng argument was not used"),
     ("sample_log_uniform", _log_uniform_linear, "linear instead of log-uniform"),
     ("sample_log_uniform", _log_uniform_natural, "natural exponent"),
@@ -375,10 +457,11 @@ def test_catalogues_are_long_and_unique():
     import types
 
     sources = [g_schedules.MISTAKES, g_search.MISTAKES, g_ensembles.MISTAKES, g_second_order.MISTAKES,
-               g_batchnorm.MISTAKES]
+               g_batchnorm.MISTAKES, g_practice.MISTAKES]
     names = [name for source in sources for name in source]
     assert len(names) == len(set(names)), sorted({name for name in names if names.count(name) > 1})
-    catalogues = {**PLAIN_CATALOGUES, **g_batchnorm.MISTAKES}
+    catalogues = {**PLAIN_CATALOGUES, **g_batchnorm.MISTAKES,
+                  "layernorm_backward": g_practice.MISTAKES["layernorm_backward"]}
     assert sorted(catalogues) == sorted(names)
     assert sum(len(m) for m in catalogues.values()) >= 150
 
@@ -422,7 +505,7 @@ def test_stub_is_reported_as_not_implemented(name):
     def stub(*args, **kwargs):
         raise NotImplementedError
 
-    args = (alt.batchnorm_forward,) if name.startswith("batchnorm_backward") else ()
+    args = (FORWARD_OF[name],) if name in FORWARD_OF else ()
     message = _message(ALL_CHECKS[name], stub, *args)
     assert "not implemented" in message
 
@@ -444,7 +527,7 @@ def _overflowing(*args, **kwargs):
 def test_nothing_reaches_stderr(name, capfd):
     quiet_failures = []
     for wrong in (_overflowing, lambda *a, **k: np.float64(1e308) * 10, lambda *a, **k: np.log(np.zeros(3))):
-        args = (alt.batchnorm_forward,) if name.startswith("batchnorm_backward") else ()
+        args = (FORWARD_OF[name],) if name in FORWARD_OF else ()
         try:
             ALL_CHECKS[name](wrong, *args)
         except GradingFailure as failure:

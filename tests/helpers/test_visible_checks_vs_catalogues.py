@@ -7,7 +7,7 @@
   the hidden checks accept.
 - Every catalogued wrong answer fails its visible check with a :class:`CheckFailure`: the ``WRONG_*``
   lists of the alternatives modules, the textual edits ``CATALOGUE`` of
-  ``tests/course/test_wrong_answers_0*.py`` (the notebook's model answer with ``old`` replaced by
+  ``tests/course/test_wrong_answers_*.py`` (the notebook's model answer with ``old`` replaced by
   ``new``, executed in-process with the notebook's import cell), and the grader's own catalogues of
   known mistakes (``dlopt_reference.grading``).
 - ``VISIBLE_CANNOT_SEE`` names the wrong answers a visible check does not see, each with the reason;
@@ -34,6 +34,7 @@ from dlopt_reference.grading import batchnorm as grading_batchnorm
 from dlopt_reference.grading import ensembles as grading_ensembles
 from dlopt_reference.grading import schedules as grading_schedules
 from dlopt_reference.grading import search as grading_search
+from dlopt_reference.grading import practice as grading_practice
 from dlopt_reference.grading import second_order as grading_second_order
 from dlopt_reference.grading._mistakes import LR_RANGE_MISTAKES, MINIBATCH_MISTAKES, UPDATE_RULE_MISTAKES
 
@@ -95,12 +96,18 @@ def _entries(module, prefix: str):
             yield attribute, name, function
 
 
-def _forwards(module):
-    """The right forward passes of a module (the backward checks build their cache with them)."""
+#: backward check -> the forward pass whose cache it needs
+FORWARD_OF = {"batchnorm_backward": "batchnorm_forward", "batchnorm_backward_alt": "batchnorm_forward",
+              "layernorm_backward": "layernorm_forward"}
+
+
+def _forwards(module, backward="batchnorm_backward"):
+    """The right forward passes of a module that build the cache of ``backward``."""
+    forward = FORWARD_OF[backward]
     right = getattr(module, "RIGHT_ANSWERS", {})
-    if "batchnorm_forward" in right:
-        return list(right["batchnorm_forward"])
-    return [module.batchnorm_forward] if hasattr(module, "batchnorm_forward") else []
+    if forward in right:
+        return list(right[forward])
+    return [getattr(module, forward)] if hasattr(module, forward) else []
 
 
 def _named_functions(module):
@@ -117,13 +124,12 @@ def _named_functions(module):
 def right_answers() -> list[Answer]:
     answers = []
     for module in ALTERNATIVES:
-        forwards = _forwards(module)
         listed = any(attribute.startswith("RIGHT_") for attribute in vars(module))
         for attribute, name, function in _entries(module, "RIGHT_") if listed else _named_functions(module):
             where = f"{module.__name__}.{attribute}: {function.__name__}"
-            if name.startswith("batchnorm_backward"):
+            if name in FORWARD_OF:
                 answers += [Answer(f"{where} (cache of {forward.__name__})", name, function, (forward,))
-                            for forward in forwards]
+                            for forward in _forwards(module, name)]
             else:
                 answers.append(Answer(where, name, function))
     return answers
@@ -205,14 +211,14 @@ def model_answers() -> list[Answer]:
             grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or ""
             if grade_id.endswith("_impl"):
                 name = grade_id[:-len("_impl")]
-                others = (namespace["batchnorm_forward"],) if name.startswith("batchnorm_backward") else ()
+                others = (namespace[FORWARD_OF[name]],) if name in FORWARD_OF else ()
                 answers.append(Answer(f"{assignment}: model answer of {name}", name, namespace[name], others))
     return answers
 
 
 def _catalogue_modules():
     return [_import_by_path(f"_catalogue_{path.stem}", path, COURSE_TESTS)
-            for path in sorted(COURSE_TESTS.glob("test_wrong_answers_0*.py"))]
+            for path in sorted(COURSE_TESTS.glob("test_wrong_answers_[0-9]*.py"))]
 
 
 class TextualWrong(NamedTuple):
@@ -231,7 +237,7 @@ def textual_answer(entry: TextualWrong) -> Answer:
     wrong = entry.wrong
     edit = replace_in_solution(f"{wrong.function}_impl", wrong.old, wrong.new)
     namespace = notebook_functions(entry.assignment, edit)
-    others = (namespace["batchnorm_forward"],) if wrong.function.startswith("batchnorm_backward") else ()
+    others = (namespace[FORWARD_OF[wrong.function]],) if wrong.function in FORWARD_OF else ()
     return Answer(entry.id, wrong.function, namespace[wrong.function], others)
 
 
@@ -259,13 +265,14 @@ def _as_student_backward(mistake_function):
 def wrong_answers() -> list[Answer]:
     answers = []
     for module in ALTERNATIVES:
-        forwards = _forwards(module)
         for attribute, name, function in _entries(module, "WRONG_"):
-            others = (forwards[0],) if name.startswith("batchnorm_backward") and forwards else ()
+            forwards = _forwards(module, name) if name in FORWARD_OF else []
+            others = (forwards[0],) if forwards else ()
             answers.append(Answer(f"{module.__name__}.{attribute}: {function.__name__}", name, function, others))
     catalogues = {**UPDATE_RULE_MISTAKES, "minibatches": MINIBATCH_MISTAKES, "lr_range_test": LR_RANGE_MISTAKES,
                   **grading_schedules.MISTAKES, **grading_search.MISTAKES, **grading_ensembles.MISTAKES,
-                  **grading_second_order.MISTAKES}
+                  **grading_second_order.MISTAKES,
+                  **{name: mistakes for name, mistakes in grading_practice.MISTAKES.items() if name != "layernorm_backward"}}
     for name, mistakes in catalogues.items():
         answers += [Answer(f"grading {name}: {mistake.description}", name, mistake.function)
                     for mistake in mistakes if mistake.function is not None]
@@ -278,6 +285,14 @@ def wrong_answers() -> list[Answer]:
     for name in ("batchnorm_backward", "batchnorm_backward_alt"):
         answers += [Answer(f"grading {name}: {mistake.description}", name, _as_student_backward(mistake.function),
                            (right_forward,)) for mistake in grading_batchnorm.BACKWARD_MISTAKES]
+    # layer normalization: a right forward pass whose cache is its inputs, for the catalogued backward mistakes
+    def right_layernorm_forward(x, gamma, beta, ln_param):
+        out, _ = grading_practice._reference.layernorm_forward(x, gamma, beta, ln_param)
+        return out, (x, gamma, beta, dict(ln_param))
+
+    answers += [Answer(f"grading layernorm_backward: {mistake.description}", "layernorm_backward",
+                       _as_student_backward(mistake.function), (right_layernorm_forward,))
+                for mistake in grading_practice.LN_BACKWARD_MISTAKES]
     return answers
 
 

@@ -31,7 +31,7 @@ import dlopt_reference
 TOOLING_PACKAGES = {"course", "grading", "isolation"}
 
 # the algorithm modules known when this test was written: discovery must find at least these
-KNOWN_ALGORITHM_MODULES = {"optim", "schedules", "batchnorm", "search", "ensembles", "second_order", "data",
+KNOWN_ALGORITHM_MODULES = {"optim", "schedules", "batchnorm", "search", "ensembles", "second_order", "practice", "data",
                            "lr_range"}
 
 # "module.name" -> why that public function or class has no doctest example (none is exempt today)

@@ -1,7 +1,7 @@
 """A synthetic class, graded by stock sequential ``nbgrader autograde`` and by ``grade`` (parallel), timed.
 
 ``python -m dlopt_reference.course bench-grading --students N [--assignments A...]`` makes a course with
-the given assignments (default: all nine) released, and N submissions per assignment (a mix of model
+the given assignments (default: all of them) released, and N submissions per assignment (a mix of model
 answers, wrong answers, blank releases and broken files), copies it twice, grades one copy with
 ``nbgrader autograde A`` per assignment and the other with ``python -m dlopt_reference.course grade``,
 prints notebooks per minute for both and their ratio, and checks that every grade cell got the same score.

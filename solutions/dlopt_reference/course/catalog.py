@@ -16,6 +16,8 @@ ASSIGNMENTS: dict[str, tuple[str, ...]] = {
     "07_hyperparameter_search": ("sample_log_uniform", "random_search", "grid_search", "successive_halving"),
     "08_ensembles": ("ensemble_predict", "polyak_average", "ema_update"),
     "09_second_order": ("newton_step", "bfgs_update", "lbfgs_direction"),
+    "10_practice": ("warmup_cosine", "clip_by_global_norm", "layernorm_forward", "layernorm_backward",
+                    "top_hessian_eigenvalue"),
 }
 
 #: function -> the module of dlopt_reference that holds its reference implementation.
@@ -27,6 +29,7 @@ MODULE_OF: dict[str, str] = {
     **{name: "search" for name in ASSIGNMENTS["07_hyperparameter_search"]},
     **{name: "ensembles" for name in ASSIGNMENTS["08_ensembles"]},
     **{name: "second_order" for name in ASSIGNMENTS["09_second_order"]},
+    **{name: "practice" for name in ASSIGNMENTS["10_practice"]},
 }
 
 

@@ -800,7 +800,7 @@ def add_grading_commands(commands) -> None:
     bench = commands.add_parser("bench-grading", help="time stock sequential autograde against `grade` (on copies)")
     bench.add_argument("--root", type=Path, default=argparse.SUPPRESS, help="the course root (with exercises/)")
     bench.add_argument("--students", type=int, default=6, help="students per assignment (default 6)")
-    bench.add_argument("--assignments", nargs="+", default=None, help="default: all nine")
+    bench.add_argument("--assignments", nargs="+", default=None, help="default: every assignment")
     bench.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all cores)")
     bench.add_argument("--keep", action="store_true", help="keep the temporary courses")
 

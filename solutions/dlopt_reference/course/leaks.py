@@ -37,7 +37,8 @@ MIN_SOLUTION_LINE = 20
 MIN_REFERENCE_LINE = 30
 
 #: The modules of dlopt_reference that hold the answers themselves.
-ALGORITHM_MODULES = ("optim", "data", "lr_range", "schedules", "batchnorm", "search", "ensembles", "second_order")
+ALGORITHM_MODULES = ("optim", "data", "lr_range", "schedules", "batchnorm", "search", "ensembles", "second_order",
+                     "practice")
 
 _SPACES = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")

@@ -48,6 +48,8 @@ from .batchnorm import check_batchnorm_backward, check_batchnorm_backward_alt, c
 from .search import check_grid_search, check_random_search, check_sample_log_uniform, check_successive_halving
 from .ensembles import check_ema_update, check_ensemble_predict, check_polyak_average
 from .second_order import check_bfgs_update, check_lbfgs_direction, check_newton_step
+from .practice import (check_clip_by_global_norm, check_layernorm_backward, check_layernorm_forward,
+                       check_top_hessian_eigenvalue, check_warmup_cosine)
 
 
 # --- keep this block last: every check_* name defined above becomes part of CHECKS -----------
