@@ -1114,13 +1114,21 @@ def test_output_is_capped(graded):
     assert "the submission printed more than" in many.read_text()
 
 
-#: attacks that legitimately leave no incident: nothing was refused and nothing a grader relies on was
-#: replaced -- reading one's own call stack, returning an array subclass (decoded as a plain array), running
-#: long, printing a lot, writing a big file into one's own scratch folder (the file-size limit stops it),
-#: and changing the scheduling of another process (the kernel refuses it with EPERM; Python raises no
-#: audit event for it, so nothing names the attempt)
-NO_INCIDENT = ("caller_frames", "fake_arrays", "endless_loop", "sleepy_cells", "output_flood", "printing_cells",
-               "big_file", "scheduling")
+#: attacks whose only trace is the limit that stopped them or the attempt that was named, and that
+#: incident: reading the sandbox's call stack (the frames of the code that called the student's function),
+#: returning an object that poses as an array, running long, printing a lot, writing a big file, changing
+#: another process's scheduling
+LIMIT_OR_NAME = {
+    "caller_frames": ("refused in the sandbox", "reading the sandbox's frames"),
+    "fake_arrays": ("tampered in the sandbox", "student code returned an object posing as an array"),
+    "endless_loop": ("stopped at a limit", "time limit"),
+    "sleepy_cells": ("stopped at a limit", "time budget"),
+    "output_flood": ("stopped at a limit", "output limit"),
+    "printing_cells": ("stopped at a limit", "output limit"),
+    "big_file": ("stopped at a limit", "file size limit"),
+    "scheduling": ("refused in the sandbox", "os."),
+}
+NO_INCIDENT = ()
 #: robustness inputs where something was refused (an open of a path outside the sandbox) or broken (the
 #: child's pipe); the others refuse or replace nothing: editing test cells, their metadata or adding
 #: cells is undone or refused by nbgrader's steps; exiting, looping, running out of memory are a
@@ -1134,6 +1142,13 @@ def test_attacks_are_recorded_as_incidents(graded, name):
     mine = [incident for incident in graded["incidents"] if incident.student == f"attack_{name}"]
     assert mine, f"no incident recorded for {name}; all incidents:\n" + "\n".join(map(str, graded["incidents"]))
     assert all(incident.assignment == ASSIGNMENT and incident.detail for incident in mine)
+
+
+@pytest.mark.parametrize("name", sorted(LIMIT_OR_NAME))
+def test_limits_and_named_attempts_are_the_incident(graded, name):
+    kind, event = LIMIT_OR_NAME[name]
+    mine = [incident for incident in graded["incidents"] if incident.student == f"attack_{name}"]
+    assert any(incident.kind == kind and incident.detail.startswith(event) for incident in mine), mine
 
 
 @pytest.mark.parametrize("name", ["input_transformer", "showtraceback", "numpy_allclose", "builtins", "sys_modules",

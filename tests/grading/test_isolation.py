@@ -163,12 +163,22 @@ def test_an_endless_loop_times_out_and_the_sandbox_restarts(course_root, tmp_pat
     ("import sqlite3; sqlite3.connect(':memory:')", "sqlite3.connect"),
     ("import dlopt_reference.optim", "import"),
     ("import ctypes; ctypes.CDLL(None)", "ctypes.dlopen"),
+    # scheduling raises no audit event: the kernel refuses it (EPERM); the names are refused first, to name it
+    ("import os; os.setpriority(os.PRIO_PROCESS, os.getppid(), 19)", "os.setpriority"),
+    ("import os; os.sched_setaffinity(0, {{0}})", "os.sched_setaffinity"),
+    ("import posix; posix.setpriority(posix.PRIO_PROCESS, 0, 19)", "os.setpriority"),
+    # the sandbox's own frames (where a grader's values would be, were the grader in this process)
+    ("import sys; sys._getframe(1)", "reading the sandbox's frames"),
+    ("import sys; frame = sys._getframe(0)\nwhile frame is not None: frame = frame.f_back", None),
 ])
 def test_the_sandbox_refuses_and_records(course_root, tmp_path, code, refused):
     sys_path, policy = sandbox_paths(course_root)
     path = str(Path(course_root) / "nbgrader_config.py")
     with Sandbox(setup=[], policy=policy, sys_path=sys_path, scratch=tmp_path) as sandbox:
         error = sandbox.run_cell(code.format(path=path), "1", 60)
+        if refused is None:  # a walk up the frames of the student's own code is not refused (nor named)
+            assert error is None and sandbox.refused == [], (error, sandbox.refused)
+            return
         assert error is not None, f"{code} was allowed"
         assert any(event == refused for event, _ in sandbox.refused), sandbox.refused
     assert not Path("/tmp/dlopt-outside-the-sandbox.txt").exists()
@@ -233,6 +243,60 @@ def test_a_call_the_kernel_forbids_ends_the_process_and_is_recorded(course_root,
         assert not sandbox.alive
 
 
+def test_a_function_the_grader_calls_cannot_take_the_callers_frame(course_root, tmp_path):
+    """What a reference-in-the-same-process grader would leak (its callers' variables) is refused by name."""
+    sys_path, policy = sandbox_paths(course_root)
+    code = "import sys\ndef peek():\n    return sorted(sys._getframe(1).f_locals)"
+    with Sandbox(setup=[], policy=policy, sys_path=sys_path, scratch=tmp_path) as sandbox:
+        assert sandbox.run_cell(code, "1", 60) is None
+        (peek,) = functions(sandbox, "peek")
+        with pytest.raises(PermissionError, match="sandbox's frames"):
+            peek()
+        assert [event for event, _ in sandbox.refused] == ["reading the sandbox's frames"]
+
+
+def test_an_object_posing_as_an_array_stays_an_object_and_is_named(course_root, tmp_path):
+    """Only plain data reaches the grader: a value that would turn into any array numpy compares it with
+    comes back as an opaque object, and the attempt is recorded."""
+    sys_path, policy = sandbox_paths(course_root)
+    code = ("import numpy as np\nclass Anything:\n    def __array__(self, dtype=None, copy=None):\n"
+            "        return np.zeros(3)\ndef fake():\n    return Anything()\ndef honest():\n    return np.ones(3)")
+    with Sandbox(setup=[], policy=policy, sys_path=sys_path, scratch=tmp_path) as sandbox:
+        assert sandbox.run_cell(code, "1", 60) is None
+        fake, honest = functions(sandbox, "fake", "honest")
+        assert type(honest()) is np.ndarray and sandbox.refused == []
+        assert isinstance(fake(), StudentObject)
+        assert sandbox.refused == [("tampered", "student code returned an object posing as an array "
+                                                "(Anything defines __array__)")]
+
+
+def test_honest_uses_of_frames_are_not_refused(course_root, tmp_path):
+    """Libraries look at their callers' frames (namedtuple, logging, inspect): never an incident."""
+    sys_path, policy = sandbox_paths(course_root)
+    code = ("import collections, inspect, logging, sys, typing\n"
+            "Point = collections.namedtuple('Point', 'x y')\n"
+            "class Pair(typing.NamedTuple):\n    a: int\n    b: int\n"
+            "logging.getLogger('student').warning('careful')\n"
+            "here = inspect.currentframe().f_code.co_name\n"
+            "def where():\n    return inspect.stack(0)[0].function\n"
+            "assert Point(1, 2).y == 2 and Pair(1, 2).b == 2 and where() == 'where'")
+    with Sandbox(setup=[], policy=policy, sys_path=sys_path, scratch=tmp_path) as sandbox:
+        assert sandbox.run_cell(code, "1", 60) is None
+        (where,) = functions(sandbox, "where")
+        assert where() == "where"
+        assert sandbox.refused == []
+
+
+def test_a_file_past_the_size_limit_stops_the_process_and_is_named(course_root, tmp_path):
+    sys_path, policy = sandbox_paths(course_root)
+    with Sandbox(setup=[], policy=policy, sys_path=sys_path, scratch=tmp_path) as sandbox:
+        error = sandbox.run_cell("with open('big', 'wb') as handle:\n    handle.write(b'x' * (32 * 1024 ** 2))",
+                                 "1", 60)
+        assert isinstance(error, SandboxError) and "file-size limit" in str(error)
+        assert [event for event, _ in sandbox.refused] == ["file size limit"]
+    assert all(path.stat().st_size <= 16 * 1024 ** 2 for path in tmp_path.rglob("*") if path.is_file())
+
+
 def test_what_a_cell_prints_comes_back_capped(course_root, tmp_path):
     from dlopt_reference.isolation.sandbox import MAX_OUTPUT
 
@@ -255,3 +319,27 @@ def test_the_student_process_reads_only_its_allow_list(course_root, tmp_path):
         error = sandbox.run_cell(f"open({str(course_root / 'exercises' / '01_sgd' / '01_sgd.ipynb')!r}).read()", "2", 60)
         assert isinstance(error, PermissionError)
         assert ("reading", str(course_root / "exercises" / "01_sgd" / "01_sgd.ipynb")) in sandbox.refused
+
+
+def test_a_submission_runs_under_the_limits_and_each_limit_it_reaches_is_named(course_root, tmp_path):
+    """Through ``regrade_notebook`` (what ``grade`` runs): the student's cells see the sandbox's resource
+    limits, and a cell stopped by the time limit or cut by the output limit is recorded, once per limit."""
+    import nbformat
+
+    from dlopt_reference.isolation import regrade_notebook
+    from dlopt_reference.isolation.sandbox import DEFAULT_LIMITS
+
+    source = nbformat.read(Path(course_root) / "exercises" / "01_sgd" / "01_sgd.ipynb", as_version=4)
+    submission = nbformat.read(Path(course_root) / "exercises" / "01_sgd" / "01_sgd.ipynb", as_version=4)
+    cells = ["import resource\nprint({name: resource.getrlimit(getattr(resource, name))[0] for name in %r})"
+             % sorted(DEFAULT_LIMITS),
+             "import time\ntime.sleep(60)",
+             "print('x' * 100_000)"]
+    for offset, code in enumerate(cells):
+        submission.cells.insert(1 + offset, nbformat.v4.new_code_cell(code))
+    result = regrade_notebook(source, submission, Path(course_root), tmp_path, timeout=3, budget=120)
+    printed = "".join(output.get("text", "") for output in result.outputs[1])
+    assert eval(printed) == DEFAULT_LIMITS  # noqa: S307 (the dict the cell printed)
+    events = [event for event, _ in result.refused]
+    assert events.count("time limit") == 1 and events.count("output limit") == 1, result.refused
+    assert "time budget" not in events

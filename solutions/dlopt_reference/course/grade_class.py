@@ -366,11 +366,21 @@ def _merge(config, coursedir, student: str, assignment: str, prepared: dict, res
     os.replace(partial, destination)
 
 
+#: Entries of a run's ``refused`` list that say a resource limit stopped the submission.
+LIMITS = ("time limit", "time budget", "output limit", "file size limit", "CPU time limit")
+
+
+def _incident_kind(event: str) -> str:
+    if event == "tampered":
+        return "tampered in the sandbox"
+    return "stopped at a limit" if event in LIMITS else "refused in the sandbox"
+
+
 def _incidents(result: dict, notes: list[str], student: str, assignment: str) -> list[Incident]:
     """What the sandbox refused or the kernel stopped, what the student's code replaced in its own process
-    (``tampered``: numpy's functions, builtins, import hooks, ...), and the files of the folder that were refused."""
-    found = [Incident(student, assignment, "tampered in the sandbox" if event == "tampered" else "refused in the sandbox",
-                      detail if event == "tampered" else f"{event}: {detail}")
+    (``tampered``: numpy's functions, builtins, import hooks, ...), the limits (time, output, file size) that
+    stopped it, and the files of the folder that were refused."""
+    found = [Incident(student, assignment, _incident_kind(event), detail if event == "tampered" else f"{event}: {detail}")
              for run in (result or {}).get("notebooks", {}).values() for event, detail in run.get("refused", [])]
     found += [Incident(student, assignment, "submission folder", note) for note in notes]
     return found

@@ -45,7 +45,8 @@ def one_line(text, limit: int = 2000) -> str:
 class Incident:
     student: str
     assignment: str
-    kind: str       # "refused in the sandbox", "tampered in the sandbox", "submission folder", "gradebook tampered"
+    kind: str       # "refused in the sandbox", "tampered in the sandbox", "stopped at a limit", "submission folder",
+    #                 "gradebook tampered"
     detail: str
     time: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
 

@@ -69,6 +69,9 @@ _WRITE_PATH_EVENTS = {
 }
 _READ_PATH_EVENTS = {"os.listdir": (0,), "os.scandir": (0,), "glob.glob": (0,), "os.chdir": (0,)}
 _FORBIDDEN_MODULES = ("dlopt_reference", "__editable__", "_dlopt_reference", "solutions")
+#: Changing priorities, CPU affinity or scheduling policy may name any process of the same account.
+_SCHEDULING = ("setpriority", "sched_setaffinity", "sched_setparam", "sched_setscheduler")
+_OWN_GLOBALS = globals()  # the namespace of this file's code; the student's code runs in another one
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 #: Everything the hook refused: (event, detail). Reported to the parent at once and with every reply.
@@ -152,8 +155,30 @@ def install_audit_hook(policy: dict) -> None:
             refuse(event, repr(args)[:200])
         elif event.startswith(_DENIED_PREFIXES):
             refuse(event, "")
+        elif event == "sys._getframe":
+            # a frame of this file's own code (the sandbox serving the parent), asked for by number: the
+            # plain way to look for the grader's values among the callers' variables (this file itself
+            # never asks for a frame)
+            frame = args[0] if args else None
+            if type(frame) is types.FrameType and frame.f_globals is _OWN_GLOBALS:
+                refuse("reading the sandbox's frames", f"{event} on a frame of the sandbox's own code")
 
     sys.addaudithook(hook)
+    # Scheduling has no audit event: the kernel refuses these calls (EPERM, confine.py); calling them
+    # through these names is refused here first, so that the attempt is named
+    for name in _SCHEDULING:
+        if hasattr(os, name):
+            stand_in = _refusing(f"os.{name}", refuse)
+            setattr(os, name, stand_in)
+            if "posix" in sys.modules and hasattr(sys.modules["posix"], name):
+                setattr(sys.modules["posix"], name, stand_in)
+
+
+def _refusing(event: str, refuse):
+    def refused(*args, **kwargs):
+        refuse(event, repr(args)[:200])
+    refused.__name__ = event.rsplit(".", 1)[-1]
+    return refused
 
 
 # ------------------------------------------------------------------------------------------------
@@ -173,6 +198,7 @@ class _Encoder:
         self.active: set[int] = set()
 
     def handle(self, value) -> dict:
+        _name_impostor(type(value))
         number = len(self.handles) + 1
         self.handles[number] = value
         return {"t": "handle", "id": number, "type": type(value).__name__[:100], "callable": callable(value)}
@@ -306,6 +332,28 @@ def _tampered(what: str) -> None:
     if what not in _TAMPERED and len(_TAMPERED) < 200:
         _TAMPERED.add(what)
         REFUSED.append(("tampered", ("student code " + what)[:300]))
+
+
+#: numpy's conversion protocols: a class of the student's own that defines one poses as an array
+_ARRAY_PROTOCOLS = ("__array__", "__array_interface__", "__array_struct__", "__array_ufunc__", "__array_function__")
+
+
+def _name_impostor(kind: type) -> None:
+    """Record a value whose class, not numpy's, converts itself into arrays: it can only matter to a
+    grader that converts it in the student's process (this one sends the parent plain values only).
+    Read through ``type``'s own descriptors, so that no code of the student's metaclass runs."""
+    try:
+        mro = type.__dict__["__mro__"].__get__(kind)
+        if any(str(type.__dict__["__module__"].__get__(klass)).split(".")[0] == "numpy" for klass in mro):
+            return
+        for klass in mro:
+            found = [name for name in _ARRAY_PROTOCOLS if name in type.__dict__["__dict__"].__get__(klass)]
+            if found:
+                name = type.__dict__["__name__"].__get__(kind)
+                _tampered(f"returned an object posing as an array ({str(name)[:60]} defines {found[0]})")
+                return
+    except BaseException:  # noqa: BLE001 (naming an attempt must never break the student's run)
+        pass
 
 
 def _take_snapshot() -> None:
@@ -585,8 +633,12 @@ def _read_exactly(stream, size: int):
 
 
 def _set_limits(limits: dict) -> None:
+    """Set the resource limits; a write past the file-size limit then ends the process (``SIGXFSZ``,
+    which Python ignores by default, back to the kernel's default action), so the parent can name it."""
     import resource
+    import signal
 
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
     for name, value in limits.items():
         which = getattr(resource, name)
         soft, hard = resource.getrlimit(which)

@@ -28,17 +28,21 @@ import ast
 import builtins
 import contextlib
 import io
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from .sandbox import Sandbox, SandboxError, StudentError, forget_student_lines, sandbox_paths, shared_zygote
+from .sandbox import (MAX_OUTPUT, Sandbox, SandboxError, StudentError, forget_student_lines, sandbox_paths,
+                      shared_zygote)
 
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 #: Characters of printed output kept for a whole submission (each cell keeps at most ``MAX_OUTPUT`` too).
 MAX_PRINTED = 500_000
+#: The note the student's process (and the sandbox) put where they stopped keeping a request's output.
+_NOT_KEPT = re.compile(r"\[\.\.\. \d+ more characters of output not kept\]")
 
 
 @dataclass
@@ -211,13 +215,20 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
         return budget - (time.monotonic() - started)
 
     printed_so_far = [0]
+    stopped_by: dict[str, str] = {}  # the first time each limit stopped something: limit -> what
+
+    def reached(limit: str, what: str) -> None:
+        stopped_by.setdefault(limit, what)
 
     def spend(text: str) -> str:
         """``text``, cut where the submission's printed output reaches ``MAX_PRINTED`` characters in all."""
+        if _NOT_KEPT.search(text):
+            reached("output limit", f"a request printed more than {MAX_OUTPUT} characters; the rest was not kept")
         before = printed_so_far[0]
         printed_so_far[0] += len(text)
         if printed_so_far[0] <= MAX_PRINTED:
             return text
+        reached("output limit", f"the submission printed more than {MAX_PRINTED} characters; the rest was not kept")
         if before > MAX_PRINTED:
             return ""
         return text[:MAX_PRINTED - before] + (f"\n[output not kept: the submission printed more than {MAX_PRINTED} "
@@ -235,6 +246,8 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
             if kind == "student":
                 if left() <= 0:
                     result.outputs[index] = [_stream("stderr", "[not run: the submission's time budget is spent]\n")]
+                    reached("time budget", f"the submission used its whole time budget ({budget:.0f} s); the rest "
+                                           "was not run")
                     continue
                 limit = min(timeout, left())
                 error = box.run_cell(_transform(item), str(index), limit)
@@ -246,6 +259,7 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
                     if isinstance(error, SandboxError):  # it timed out or ended the process: never run again
                         if "timed out" in str(error):
                             result.timed_out.append(f"cell {index} (limit {limit:.0f} s)")
+                            reached("time limit", f"cell {index} ran past its {limit:.0f} s and was stopped")
                         result.outputs[index] = outputs
                         continue
                 result.outputs[index] = outputs
@@ -257,6 +271,8 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
                            "before this check")
                 result.cells[item] = CellVerdict(item, 0.0, points, message)
                 result.outputs[index] = [_error_output(message)]
+                reached("time budget", f"the submission used its whole time budget ({budget:.0f} s); the rest "
+                                       "was not run")
                 continue
             if not box.alive:  # a cell or test before killed it or timed out: start again, replay the cells
                 box.start()
@@ -267,6 +283,7 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
             verdict, printed, error = _run_test(box, item, source, points, grader_namespace, limit)
             if "timed out" in verdict.message:
                 result.timed_out.append(f"{item} (limit {limit:.0f} s)")
+                reached("time limit", f"the check {item} ran past its {limit:.0f} s and was stopped")
             result.cells[item] = verdict
             out, err = box.take_output()
             # what the student's code printed to stderr during a check is shown as stdout: nbgrader scores a
@@ -276,7 +293,7 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
             if error is not None:
                 outputs.append(_error_output(error))
             result.outputs[index] = outputs
-        result.refused = list(box.refused)
+        result.refused = list(box.refused) + list(stopped_by.items())
         if box.refused_more:
             result.refused.append(("more refusals", f"{box.refused_more} more refusals were not kept"))
     forget_student_lines()

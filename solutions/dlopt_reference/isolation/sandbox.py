@@ -47,6 +47,11 @@ CHILD = Path(__file__).with_name("child.py")
 #: of CPU time in all, files of at most 16 MiB, 256 open files, no core dumps.
 DEFAULT_LIMITS = {"RLIMIT_AS": 2 * 1024 ** 3, "RLIMIT_CPU": 600, "RLIMIT_FSIZE": 16 * 1024 ** 2,
                   "RLIMIT_NOFILE": 256, "RLIMIT_CORE": 0}
+#: Signals by which the kernel enforces those limits: signal -> (the limit, what the process did).
+_LIMIT_SIGNALS = {
+    signal.SIGXFSZ: ("file size limit", "it wrote a file past the sandbox's file-size limit"),
+    signal.SIGXCPU: ("CPU time limit", "it used up the sandbox's CPU time"),
+}
 
 #: Characters of stdout (and of stderr) kept per request, as in the student's process.
 MAX_OUTPUT = 20_000
@@ -472,6 +477,10 @@ class Sandbox:
                                  "system call outside the sandbox's rules (a process, socket, signal, ptrace, ...)"))
             raise SandboxError("the student's process was stopped by the kernel for a forbidden system call "
                                "(starting a process, opening a socket, signalling another process, ...)")
+        if code is not None and -code in _LIMIT_SIGNALS:
+            limit, what = _LIMIT_SIGNALS[-code]
+            self.refused.append((limit, f"the kernel stopped the student's process ({signal.Signals(-code).name}): {what}"))
+            raise SandboxError(f"the student's process was stopped by the kernel: {what}")
         raise SandboxError(f"the student's process died{reason}: it exited, was killed, or ran out of memory or CPU time")
 
     def _broken(self, what: str):
