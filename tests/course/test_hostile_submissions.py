@@ -1128,7 +1128,6 @@ LIMIT_OR_NAME = {
     "big_file": ("stopped at a limit", "file size limit"),
     "scheduling": ("refused in the sandbox", "os."),
 }
-NO_INCIDENT = ()
 #: robustness inputs where something was refused (an open of a path outside the sandbox) or broken (the
 #: child's pipe); the others refuse or replace nothing: editing test cells, their metadata or adding
 #: cells is undone or refused by nbgrader's steps; exiting, looping, running out of memory are a
@@ -1137,7 +1136,7 @@ NO_INCIDENT = ()
 ROBUSTNESS_INCIDENTS = ("control_characters", "surrogates", "refusal_flood", "json_bomb")
 
 
-@pytest.mark.parametrize("name", [*(name for name in EFFECTS if name not in NO_INCIDENT), *ROBUSTNESS_INCIDENTS])
+@pytest.mark.parametrize("name", [*EFFECTS, *ROBUSTNESS_INCIDENTS])
 def test_attacks_are_recorded_as_incidents(graded, name):
     mine = [incident for incident in graded["incidents"] if incident.student == f"attack_{name}"]
     assert mine, f"no incident recorded for {name}; all incidents:\n" + "\n".join(map(str, graded["incidents"]))
