@@ -319,8 +319,9 @@ def catalogue_tests(assignment: str, catalogue: list[WrongAnswer], group: Groupi
 
     def test_isolated_regrade_agrees_with_nbgrader(course, course_root, tmp_path):
         """The isolated regrade (the verdict our ``grade`` command keeps) scores every cell of every
-        submission as nbgrader's autograde did, and names each catalogued mistake in its hidden cell."""
-        assert_regrade_agrees(course, course_root, tmp_path, assignment, catalogue, group)
+        submission, held-out wrong answers included, as nbgrader's autograde did, and names each
+        catalogued and held-out mistake in its hidden cell."""
+        assert_regrade_agrees(course, course_root, tmp_path, assignment, catalogue, group, held_out)
 
     def test_diagnoses_are_specific(course):
         """Each diagnosis is absent from the model's, the blank's and the other mistakes' hidden cells."""
@@ -337,13 +338,15 @@ def catalogue_tests(assignment: str, catalogue: list[WrongAnswer], group: Groupi
 
 
 def assert_regrade_agrees(course: NbgraderCourse, course_root: Path, scratch: Path, assignment: str,
-                          catalogue: list[WrongAnswer], group: Grouping = submissions_of) -> None:
+                          catalogue: list[WrongAnswer], group: Grouping = submissions_of,
+                          held_out: list[HeldOut] = ()) -> None:
     import nbformat
 
     from dlopt_reference.isolation import regrade_notebook
 
     source = course.source(assignment)
-    students = ["model", "blank", *group(catalogue)]
+    held_out_students = held_out_submissions(list(held_out), group) if held_out else {}
+    students = ["model", "blank", *group(catalogue), *held_out_students]
     for student in students:
         submitted = nbformat.read(course.root / "submitted" / student / assignment / f"{assignment}.ipynb",
                                   as_version=4)
@@ -357,3 +360,11 @@ def assert_regrade_agrees(course: NbgraderCourse, course_root: Path, scratch: Pa
         for wrong in group(catalogue).get(student, []):
             message = _ANSI.sub("", result.cells[f"{wrong.function}_hidden"].message)
             assert says(message, wrong.diagnosis), f"{wrong.id}: the regrade says {message[:1000]}"
+        for wrong in held_out_students.get(student, []):
+            verdict = result.cells[f"{wrong.function}_hidden"]
+            message = _ANSI.sub("", verdict.message)
+            assert verdict.points == 0, f"{wrong.id} passed the regrade's hidden check of {wrong.function}"
+            for phrase in (wrong.diagnosis, *wrong.also):
+                assert says(message, phrase), f"{wrong.id}: the regrade does not say {phrase!r}: {message[:1000]}"
+            if not wrong.listed:
+                assert KNOWN_MISTAKE_MARKER not in message, f"{wrong.id} is no listed mistake: {message[:1000]}"
