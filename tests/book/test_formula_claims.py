@@ -7,6 +7,9 @@ The convention (book/0N_*.md, MyST markdown notebooks):
   classified by a MyST comment directly above it (on the line before, or before the one blank line
   before it): ``% claim: <label>`` if it states something checkable (an identity, a bound, a rate, a
   closed form...), ``% definition: <label>`` if it only defines notation or an update rule.
+- Every display formula outside a ``{prf:proof}`` (``$$ ... $$`` or ``{math}``, also inside a theorem) is
+  labelled, hence classified: a formula the text displays is either stated as true or defined. Steps
+  inside a proof are exempt: they derive a theorem whose statement is labelled and checked.
 - For every claim, a code cell of the same chapter holds a line ``# claim: <label>`` followed, in that
   cell, by at least one ``assert``. The book is built with ``allow_errors: false``, so a false claim
   fails the build.
@@ -58,6 +61,7 @@ class Chapter:
     blocks: list[Block] = field(default_factory=list)
     cells: list[CodeCell] = field(default_factory=list)
     comments: list[tuple[int, str, str]] = field(default_factory=list)   # (line, "claim"|"definition", label)
+    unlabelled: list[Block] = field(default_factory=list)  # display math outside prf:proof with no label
 
 
 def _options(lines: list[str], start: int) -> tuple[dict[str, str], int]:
@@ -93,11 +97,12 @@ def parse(text: str, name: str = "chapter.md") -> Chapter:
     i = 0
     if lines and lines[0].strip() == "---":                      # jupytext front matter
         i = next((k for k in range(1, len(lines)) if lines[k].strip() == "---"), len(lines) - 1) + 1
-    open_directives: list[str] = []                             # fences of directives whose content is markdown
+    open_directives: list[tuple[str, str]] = []                 # (fence, name) of directives whose content is markdown
     while i < len(lines):
         line = lines[i]
         fence = FENCE.match(line)
-        if fence and open_directives and _is_close(line, open_directives[-1]):
+        in_proof = any(name == "prf:proof" for _, name in open_directives)
+        if fence and open_directives and _is_close(line, open_directives[-1][0]):
             open_directives.pop()
             i += 1
             continue
@@ -114,13 +119,15 @@ def parse(text: str, name: str = "chapter.md") -> Chapter:
             if directive and directive["name"] == "math":
                 if "label" in options:
                     chapter.blocks.append(Block(options["label"], "math", i + 1))
+                elif not in_proof:
+                    chapter.unlabelled.append(Block("", "math", i + 1))
                 i = end + 1
                 continue
             if directive:                                       # prf:*, note, exercise, ...: markdown inside
                 kind = directive["name"]
                 if kind.startswith("prf:") and kind[4:] in PRF_KINDS and "label" in options:
                     chapter.blocks.append(Block(options["label"], kind, i + 1))
-                open_directives.append(marker)
+                open_directives.append((marker, kind))
                 i = body_start
                 continue
             i = end + 1                                         # a plain code block: nothing to parse inside
@@ -137,6 +144,8 @@ def parse(text: str, name: str = "chapter.md") -> Chapter:
             label = MATH_CLOSE.search(rest)
             if label and label["label"]:
                 chapter.blocks.append(Block(label["label"], "$$", i + 1))
+            elif not in_proof:
+                chapter.unlabelled.append(Block("", "$$", i + 1))
             i = end + 1
             continue
         i += 1
@@ -161,7 +170,9 @@ def _classification_above(chapter: Chapter, block: Block) -> list[tuple[int, str
 def problems(chapter: Chapter, min_claims: int = MIN_CLAIMS_PER_CHAPTER) -> list[str]:
     """Everything that breaks the convention, one message per problem, with file:line."""
     where = chapter.name
-    found: list[str] = []
+    found: list[str] = [f"{where}:{block.line}: unlabelled {block.kind} block outside a proof (label it, e.g. "
+                        "'$$ ... $$ (prefix-name)', and classify it as a claim or a definition)"
+                        for block in chapter.unlabelled]
     labels: dict[str, Block] = {}
     for block in chapter.blocks:
         if block.label in labels:
@@ -412,3 +423,79 @@ def test_a_chapter_with_too_few_claims_fails():
 def test_a_duplicated_label_fails():
     text = GOOD.replace("$$ (rule)", "$$ (identity)").replace("% definition: rule", "% claim: identity")
     assert any("label 'identity' also used at line" in p for p in synthetic(text))
+
+
+# --------------------------------------------------------------------------------------------
+# Unlabelled display formulas: reported outside proofs, allowed inside them
+
+WITH_PROOF = GOOD + '''
+Some prose, then an unlabelled formula outside any proof:
+
+$$
+a = b
+$$
+
+```{prf:proof}
+A step of a proof needs no label:
+
+$$
+x \\le \\frac{x + y}{2} \\le y
+$$
+
+and neither does a {math} block in it:
+
+```{math}
+1 \\le 2
+```
+```
+
+:::{prf:proof}
+A colon-fenced proof:
+$$ y \\ge x $$
+:::
+
+```{prf:theorem} A theorem without labelled formulas
+:label: thm-plain
+
+$$
+0 \\le 1
+$$
+```
+
+```{math}
+2 \\le 3
+```
+'''
+
+
+def test_unlabelled_formulas_outside_proofs_are_reported_with_their_line():
+    text = WITH_PROOF.replace("```{prf:theorem} A theorem without labelled formulas\n:label: thm-plain",
+                              "```{prf:theorem} A theorem without labelled formulas")
+    chapter = parse(text, "synthetic.md")
+    lines = text.splitlines()
+    outside = [n for n, line in enumerate(lines, start=1) if line in ("$$", "```{math}")
+               and n + 1 <= len(lines) and lines[n] in ("a = b", "0 \\le 1", "2 \\le 3")]
+    assert len(outside) == 3
+    assert [(block.kind, block.line) for block in chapter.unlabelled] == [("$$", outside[0]), ("$$", outside[1]),
+                                                                          ("math", outside[2])]
+    found = synthetic(text)
+    assert found[:3] == [f"synthetic.md:{line}: unlabelled {kind} block outside a proof (label it, e.g. "
+                         "'$$ ... $$ (prefix-name)', and classify it as a claim or a definition)"
+                         for kind, line in zip(("$$", "$$", "math"), outside)]
+    assert found[3:] == []
+
+
+def test_formulas_inside_proofs_are_not_reported():
+    text = WITH_PROOF.replace("$$\na = b\n$$\n", "").replace("$$\n0 \\le 1\n$$\n", "") \
+                     .replace("```{math}\n2 \\le 3\n```\n", "").replace(":label: thm-plain\n", "")
+    assert text.count("$$") == GOOD.count("$$") + 4 and text.count("{math}") == GOOD.count("{math}") + 2
+    assert parse(text, "synthetic.md").unlabelled == []
+    assert synthetic(text) == []
+
+
+def test_a_labelled_formula_below_a_proof_is_still_checked():
+    # after the proof closes, the parser is back outside it: an unclassified label there is reported
+    text = WITH_PROOF.replace("$$\na = b\n$$\n", "").replace("$$\n0 \\le 1\n$$\n", "") \
+                     .replace("```{math}\n2 \\le 3\n```\n", "$$\n2 \\le 3\n$$ (after)\n")
+    assert parse(text, "synthetic.md").unlabelled == []
+    assert any("unclassified $$ block 'after'" in p for p in synthetic(text))
