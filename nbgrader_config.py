@@ -24,3 +24,13 @@ c.Execute.timeout = 120
 # `nbgrader collect` (from an exchange) with the course's collector: submission times from the kernel's
 # change times, never from what the student's process wrote; links in a submission are never followed.
 c.ExchangeFactory.collect = "dlopt_reference.course.trusted_collect.TrustedCollect"
+
+# `nbgrader generate_feedback` writes the course's feedback page: every check named with its points and
+# diagnosis at the top, whole failure lines, no hidden test code, MathJax inlined (renders offline).
+# The page is the instructor's tool: a student's checkout without dlopt_reference keeps nbgrader's default.
+try:
+    from dlopt_reference.course.feedback_page import configure as _configure_feedback
+except ImportError:
+    pass
+else:
+    _configure_feedback(c)

@@ -3,8 +3,9 @@
 ``feedback_example(course_root)`` releases ``01_sgd`` in a temporary course, submits the model
 answer with two catalogued mistakes (the sign of the SGD update flipped, minibatches not shuffled),
 runs the real ``nbgrader autograde`` and ``generate_feedback``, and extracts from the feedback HTML
-what a student reads there: the score of each graded cell and, for each failing hidden check, its
-call line and the diagnosis it printed. The committed copy ``book/_static/feedback_example.txt`` is
+what a student reads there: the summary at the top of the page (each check's name, points and the
+first lines of its diagnosis) and, for each failing hidden check, its call line and the message it
+printed. The committed copy ``book/_static/feedback_example.txt`` is
 compared with a fresh one by the tests, so the page cannot drift from what nbgrader really shows.
 
 Only the one call line of a hidden cell is kept (never the import line above it, nor the
@@ -51,12 +52,17 @@ def _cells(page: str) -> dict[str, str]:
 
 
 def excerpt(page: str, assignment: str = ASSIGNMENT) -> str:
-    """The student-facing excerpt of a feedback page: scores, then each failing hidden check."""
+    """The student-facing excerpt of a feedback page: the summary, then each failing hidden check."""
     lines = []
     title = re.search(r"<h4>(.*?)</h4>", page, re.S)
     lines.append(_text(title.group(1)).strip() if title else assignment)
-    for item in re.finditer(r'<li><a href="#([\w-]+)">(.*?)</a>\s*\(Score: ([^)]*)\)</li>', page):
-        lines.append(f"  {item.group(1):<24} {item.group(3)}")
+    # the summary at the top of the page: each check's name, points and the first lines of its diagnosis
+    for row in re.finditer(r'<tr class="check [^"]*" data-grade-id="[\w-]+">(.*?)</tr>', page, re.S):
+        name = _text(re.search(r'<td class="name">(.*?)</td>', row.group(1), re.S).group(1)).strip()
+        points = _text(re.search(r'<td class="points">(.*?)</td>', row.group(1), re.S).group(1)).strip()
+        lines.append(f"  {name:<30} {points}")
+        lines += [f"      {_text(line).strip()}"
+                  for line in re.findall(r'<div class="diagnosis-line">(.*?)</div>', row.group(1), re.S)]
     for grade_id, cell in _cells(page).items():
         if not grade_id.endswith("_hidden"):
             continue

@@ -3,7 +3,7 @@
 Install it as ``~/.jupyter/nbgrader_config.py`` of the grader account (``grader-dlopt``), whose
 server runs in the course folder ``~/dlopt`` (a clone of this repository). nbgrader reads both files:
 this one, then the repository's ``nbgrader_config.py`` in the working folder (source folder, stubs,
-ignore list, ``Execute.timeout``), so the course settings stay in one place. The instructor image has the whole
+ignore list, ``Execute.timeout``, the course's feedback page), so the course settings stay in one place. The instructor image has the whole
 ``requirements.txt`` installed (``dlopt_reference`` grades) plus a PostgreSQL driver
 (``psycopg[binary]``, pinned there: SQLAlchemy 2 opens ``postgresql://`` URLs with psycopg 3).
 

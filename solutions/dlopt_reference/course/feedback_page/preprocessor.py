@@ -1,0 +1,53 @@
+"""The nbconvert preprocessor of the course's feedback page.
+
+Runs after nbgrader's ``GetGrades`` (which puts each graded cell's score in its metadata) and hands
+the template ``resources["dlopt_feedback"]``: one entry per graded cell (grade id, a readable name,
+score, points, the first lines of its diagnosis) and the MathJax to inline. It also reduces hidden
+test regions to their calls (``hidden_source``).
+"""
+
+from __future__ import annotations
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
+
+from .check_names import check_name, diagnosis_lines, error_message
+from .hidden_source import shown_source
+from .mathjax import mathjax_config, mathjax_source
+
+
+def _graded(cell) -> dict | None:
+    nbgrader = cell.metadata.get("nbgrader", {})
+    return nbgrader if nbgrader.get("grade") else None
+
+
+class FeedbackPage(Preprocessor):
+    """Collect the summary of the graded checks and inline MathJax (see the module docstring)."""
+
+    # nbconvert runs only enabled preprocessors, and nbgrader registers this one without enabling it.
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        checks = []
+        for cell in nb.cells:
+            nbgrader = _graded(cell)
+            if nbgrader is None:
+                continue
+            if cell.cell_type == "code" and not nbgrader.get("solution"):
+                cell.source = shown_source(cell.source)
+            score, points = float(nbgrader.get("score") or 0), float(nbgrader.get("points") or 0)
+            message = error_message(cell.get("outputs", [])) if cell.cell_type == "code" else ""
+            checks.append({
+                "grade_id": nbgrader["grade_id"],
+                "name": check_name(nbgrader["grade_id"]),
+                "score": score,
+                "points": points,
+                "passed": score >= points,
+                "diagnosis": diagnosis_lines(message) if score < points else [],
+            })
+        resources["dlopt_feedback"] = {
+            "checks": checks,
+            "mathjax": mathjax_source(),
+            "mathjax_config": mathjax_config(),
+        }
+        return nb, resources
