@@ -106,3 +106,31 @@ def test_stub_signatures_match_the_reference(notebook):
         assert names == list(reference.parameters), f"{function}: parameters {names} != reference {list(reference.parameters)}"
         ref_defaults = [p.default for p in reference.parameters.values() if p.default is not inspect.Parameter.empty]
         assert defaults == ref_defaults, f"{function}: defaults {defaults} != reference {ref_defaults}"
+
+
+def test_check_cells_let_run_all_go_on(notebook):
+    """Visible and hidden check cells are tagged ``raises-exception``.
+
+    JupyterLab's *Run All* and nbclient then go on past a failing check (its error stays in its cell);
+    nbgrader ignores the tag and still scores a cell with an error zero.
+    """
+    path, nb = notebook
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id", "")
+        if grade_id.endswith(("_visible", "_hidden")):
+            assert "raises-exception" in cell.metadata.get("tags", []), f"{path.name}: {grade_id} is not tagged"
+        elif cell.cell_type == "code":
+            # an error anywhere else (imports, an experiment) must still stop Run All
+            assert "raises-exception" not in cell.metadata.get("tags", []), f"{path.name}: {grade_id or 'a cell'}"
+
+
+def test_hidden_cells_print_nothing_in_the_students_copy(notebook):
+    """What a student's copy keeps of a hidden cell (hidden tests removed) is comments only: no ``Out[ ]``."""
+    path, nb = notebook
+    for cell in nb.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id", "")
+        if grade_id.endswith("_hidden"):
+            before, rest = cell.source.split(HIDDEN_BEGIN, 1)
+            after = rest.split(HIDDEN_END, 1)[1]
+            assert ast.parse(before + after).body == [], f"{grade_id}: keeps code (or a docstring) outside the hidden tests"
+            assert before.strip().startswith("#"), f"{grade_id}: no comment saying what the hidden check does"

@@ -5,7 +5,9 @@ in CI like every other test; deselect it locally with ``-m "not slow"``.
 
 One environment per test session, made the way the README tells students: the base Python (never
 the project's ``.venv``), ``python -m venv``, then ``pip install "./[student]"`` in a folder holding
-a copy of only ``dlopt/`` and ``pyproject.toml`` (non-editable). Then, with kernels of THAT
+a copy of only ``dlopt/`` and ``pyproject.toml`` (non-editable), which the install leaves as it was
+(no ``build/``, no ``*.egg-info/``); then the README's command that disables and locks nbgrader's
+instructor plugins, which leaves the students' plugins on. Then, with kernels of THAT
 environment (nbclient runs from its Python, in a subprocess, with Jupyter's and IPython's user
 folders redirected into the temporary folder so that no other kernel spec or startup file is used):
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -84,19 +87,45 @@ def _student_env(home: Path, venv: Path) -> dict[str, str]:
     return env
 
 
+INSTRUCTOR_PLUGINS = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                      "@jupyter/nbgrader:course-list"}
+STUDENT_PLUGINS = {"@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment"}
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+def readme_lock_command() -> str:
+    """The README's (bash) command that disables and locks nbgrader's instructor plugins."""
+    readme = (COURSE_ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [block for block in re.findall(r"```bash\n(.*?)```", readme, re.S) if "labextension" in block]
+    assert len(blocks) == 1, f"the README should have one bash block about labextension, not {len(blocks)}"
+    command = blocks[0].strip()
+    assert "disable" in command and "lock" in command, command
+    return command
+
+
 @pytest.fixture(scope="session")
 def student_venv(tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    """A virtual environment made by the README's student command; ``(its python, env)``."""
+    """A virtual environment made by the README's student commands; ``(its python, env)``."""
     root = tmp_path_factory.mktemp("student")
     bundle = root / "bundle"  # what students receive: dlopt/ and pyproject.toml, nothing else
     shutil.copytree(COURSE_ROOT / "dlopt", bundle / "dlopt", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy(COURSE_ROOT / "pyproject.toml", bundle / "pyproject.toml")
+    before = _files(bundle)
     (root / "home").mkdir()
     env = _student_env(root / "home", root / "venv")
     for command in ([_base_python(), "-m", "venv", str(root / "venv")],
                     [str(root / "venv" / "bin" / "pip"), "install", "--disable-pip-version-check", "./[student]"]):
         result = subprocess.run(command, cwd=bundle, capture_output=True, text=True, env=env, timeout=1200)
         assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    after = _files(bundle)
+    assert after == before, f"installing left files in the student's folder: {sorted(set(after) - set(before))}"
+    # the README's command, with its .venv/ being this environment
+    lock = readme_lock_command().replace(".venv/bin/", f"{root / 'venv' / 'bin'}/")
+    result = subprocess.run(["bash", "-c", lock], cwd=bundle, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, f"{lock} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return root / "venv" / "bin" / "python", env
 
 
@@ -113,6 +142,17 @@ def test_student_environment_has_no_reference_package(student_venv, tmp_path):
     dlopt = subprocess.run([str(python), "-c", "import dlopt; print(dlopt.__file__)"], cwd=tmp_path,
                            capture_output=True, text=True, env=env, check=True)
     assert "site-packages" in dlopt.stdout, f"dlopt is not installed non-editable: {dlopt.stdout}"
+
+
+def test_instructor_plugins_are_disabled_and_locked(student_venv):
+    """JupyterLab's settings of the environment (``sys_prefix`` level) after the README's command."""
+    python, _ = student_venv
+    page_config = python.parent.parent / "etc" / "jupyter" / "labconfig" / "page_config.json"
+    settings = json.loads(page_config.read_text(encoding="utf-8"))
+    disabled = {name for name, on in settings.get("disabledExtensions", {}).items() if on}
+    locked = {name for name, on in settings.get("lockedExtensions", {}).items() if on}
+    assert INSTRUCTOR_PLUGINS <= disabled and INSTRUCTOR_PLUGINS <= locked, settings
+    assert not STUDENT_PLUGINS & (disabled | locked), settings
 
 
 @pytest.fixture(scope="session")
