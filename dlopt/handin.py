@@ -206,7 +206,8 @@ def hand_in(path: Path, out: Path | None = None, timeout: int = DEFAULT_CELL_TIM
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(arguments: list[str] | None = None) -> int:
+    """The command line (``arguments``: ``sys.argv[1:]`` when ``None``); returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m dlopt.handin", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebook", type=Path, help="your completed notebook, e.g. 04_adaptive.ipynb")
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the folder for the hand-in copy (default: handin/ next to the notebook)")
     parser.add_argument("--timeout", type=int, default=DEFAULT_CELL_TIMEOUT,
                         help=f"seconds a cell may run (default {DEFAULT_CELL_TIMEOUT})")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.timeout <= 0:
         parser.error("--timeout must be a positive number of seconds")
     try:

@@ -104,3 +104,16 @@ def test_unusable_input_exits_2_and_says_why(tmp_path, name, text, message):
     assert not (tmp_path / "handin").exists()
     if path.exists():
         assert path.read_text() == text
+
+
+def test_the_release_readme_and_the_grading_page_say_what_to_hand_in_and_how_to_check_it():
+    from dlopt_reference.course.release import readme_text
+
+    readme = readme_text("2026.1", ["01_sgd", "04_adaptive"])
+    for text in ("The one file <assignment>.ipynb", "name\n  unchanged", "Restart Kernel and Run All Cells",
+                 ".venv/bin/python -m dlopt.handin 01_sgd/01_sgd.ipynb", "01_sgd/handin/", "without renaming"):
+        assert text in readme, text
+    page = (REPOSITORY / "book" / "grading.md").read_text()
+    for text in ("## What to hand in", "exactly one file", "04_adaptive (1).ipynb",
+                 "python -m dlopt.handin 04_adaptive/04_adaptive.ipynb", "Restart Kernel and Run All Cells"):
+        assert text in page, text
