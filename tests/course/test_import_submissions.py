@@ -148,14 +148,17 @@ def test_every_file_not_placed_is_reported_with_exit_1(course, tmp_path, noteboo
         "kimsu_8181_6_notes.pdf": b"%PDF-1.4",                     # not a notebook
         "04_adaptive.ipynb": model,                                # no LMS name: whose?
         "ok_9191_7_04_adaptive.ipynb": model,                      # the one good file
+        "Mia Doe_1234_assignsubmission_file_/04_adaptive.ipynb": model,     # Moodle numbers no resubmission:
+        "Mia Doe_1234_assignsubmission_file_/04_adaptive-2.ipynb": model,   # two notebooks, no order
     })
     roster = tmp_path / "roster.csv"
-    roster.write_text("lms_id,student_id\n4242,jdoe\n5151,ero\n6161,asmith\n7171,blee\n8181,skim\n")
+    roster.write_text("lms_id,student_id\n4242,jdoe\n5151,ero\n6161,asmith\n7171,blee\n8181,skim\n1234,mdoe\n")
     code, output = run(course, download, "--roster", str(roster))
     assert code == 1, output
     assert placed(course) == {}  # 9191 is not in the roster: nothing is placed
     expected = [
         "jdoe: 2 notebooks with no resubmission order",
+        "mdoe: 2 notebooks with no resubmission order",
         "roeric_5151_3_01_sgd.ipynb: named as a notebook of 01_sgd",
         "smithann_6161_4_homework.ipynb: a notebook of 01_sgd, not of 04_adaptive",
         "leebo_7171_5_04_adaptive.ipynb: not a valid notebook",
@@ -249,3 +252,16 @@ def test_the_command_is_registered_and_an_imported_renamed_copy_grades_full_mark
     assert renamed and all(value[0] == value[3] for value in renamed.values()), renamed
     blank = {key: value for key, value in scores.items() if key[0] == "5151"}
     assert blank and sum(value[0] for value in blank.values()) == 0, blank
+
+
+@pytest.mark.parametrize("text, message", [
+    ("id,name\n4242,jdoe\n", "the roster needs the columns lms_id,student_id"),
+    ("lms_id,student_id\n4242,../jdoe\n", "roster.csv:2: needs an lms_id and a student_id"),
+    ("lms_id,student_id\n4242,jdoe\n4242,jdoe2\n", "lms_id 4242 is listed twice"),
+])
+def test_a_bad_roster_stops_before_anything_is_written(course, tmp_path, notebooks, text, message):
+    download = write_files(tmp_path / "canvas", {"doejane_4242_1_04_adaptive.ipynb": notebooks[f"{A} model"]})
+    roster = tmp_path / "roster.csv"
+    roster.write_text(text)
+    code, output = run(course, download, "--roster", str(roster))
+    assert code == 2 and message in output and placed(course) == {}, output

@@ -8,7 +8,8 @@ by the LMS. This command places each one as ``submitted/<student>/<A>/<A>.ipynb`
 - Canvas: ``<name>_[late_]<userid>_<submissionid>_<original name>``, where the original name may carry a
   resubmission suffix (``04_adaptive-1.ipynb``, ``04_adaptive-2.ipynb``: the highest is the latest);
 - Moodle: ``<Full Name>_<id>_assignsubmission_file_/<file>`` (a folder per student) or the flattened
-  ``<Full Name>_<id>_assignsubmission_file_<file>``;
+  ``<Full Name>_<id>_assignsubmission_file_<file>`` (Moodle keeps only the latest hand-in: two notebooks of
+  one student there have no order);
 - renamed copies of the notebook inside those: ``04_adaptive (1).ipynb``, ``04_adaptive-2.ipynb``.
 
 The student is the LMS user id, or the ``student_id`` the ``--roster`` CSV (columns ``lms_id,student_id``)
@@ -265,6 +266,8 @@ def plan_import(files: list[Incoming], assignment: str, roster: dict[str, str] |
             plan.problems.append(f"{item.where}: not a notebook (.ipynb): not imported")
             continue
         base, order = ordered
+        if lms != "Canvas" and order:
+            order = None  # only Canvas numbers resubmissions "-N"; elsewhere it is a name the student chose
         if base != assignment:
             if base in known:
                 plan.problems.append(f"{item.where}: named as a notebook of {base}, not of {assignment}: "
