@@ -192,13 +192,13 @@ def hand_in(path: Path, out: Path | None = None, timeout: int = DEFAULT_CELL_TIM
     if target.exists() and target.resolve() == path.resolve():
         raise UnusableNotebook(f"{path} is the hand-in copy itself; run the command on the notebook you worked in "
                                "(or pass --out another folder)")
+    out.mkdir(parents=True, exist_ok=True)  # before the run: a folder that cannot be made fails at once
     stopped = run_notebook(notebook, path.parent.resolve(), timeout)
     if stopped:
         report.problems.append(stopped)
     check_cells(notebook, report)
     if not report.checks:
         report.problems.append("no visible check ran")
-    out.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     nbformat.write(notebook, partial)
     partial.replace(target)
@@ -219,10 +219,20 @@ def main(arguments: list[str] | None = None) -> int:
     if args.timeout <= 0:
         parser.error("--timeout must be a positive number of seconds")
     try:
+        import nbclient  # noqa: F401 (installed with the student environment: pip install "./[student]")
+        import nbformat  # noqa: F401
+    except ImportError as error:
+        print(f"python -m dlopt.handin needs {error.name}: install the student environment "
+              '(pip install "./[student]" or -r requirements.txt of the release)', file=sys.stderr)
+        return 2
+    try:
         print(f"checking {args.notebook}: running it from the top in a fresh kernel ...", flush=True)
         report = hand_in(args.notebook, args.out, args.timeout)
     except UnusableNotebook as error:
         print(f"NOT READY: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the hand-in folder cannot be written (read-only folder, disk full, ...)
+        print(f"NOT READY: cannot write the hand-in copy: {error}; choose another folder with --out", file=sys.stderr)
         return 2
     print(f"assignment: {report.assignment}")
     for name, passed, message in report.checks:

@@ -86,6 +86,17 @@ def test_a_wrong_function_fails_its_visible_check(tmp_path, made):
     assert "the visible check of adam fails" in result.stdout
 
 
+def test_a_cell_that_never_ends_is_stopped_and_reported(tmp_path, made):
+    notebook = nbformat.reads(made["model"], as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("import time\nwhile True:\n    time.sleep(0.05)"))
+    path = tmp_path / f"{A}.ipynb"
+    nbformat.write(notebook, path)
+    result = handin(path, "--timeout", "5")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "a cell ran longer than 5 s and was stopped" in result.stdout
+    assert "✓ visible check of adamw: passes" in result.stdout and (tmp_path / "handin" / f"{A}.ipynb").is_file()
+
+
 @pytest.mark.parametrize("name, text, message", [
     (f"{A}.ipynb", '{"cells": [{"cell_type": "code", ', "not a notebook: its text is not valid JSON"),
     (f"{A}.ipynb", '{"cells": 3}', "JSON, but not a valid notebook"),
