@@ -10,6 +10,8 @@ Commands (run from the course root, or pass ``--root``):
   student bundle ``dist/dlopt-V/`` and leak-check all of it (see ``release.py``)
 - ``grade A... [--root COURSE] [--workers N] [--force]``  autograde a class in parallel, resumably
   (scores identical to ``nbgrader autograde``); ``export A... --csv F``; ``bench-grading`` (see ``grade_class.py``)
+- ``import-submissions A PATH [--roster CSV] [--dry-run]``  place Canvas/Moodle downloads (a folder or a zip)
+  into ``submitted/`` for ``grade`` (see ``import_submissions.py``)
 """
 
 from __future__ import annotations

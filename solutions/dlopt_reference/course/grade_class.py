@@ -52,6 +52,7 @@ from typing import Iterable
 from .integrity import (INCIDENTS_NAME, GradebookGuard, Incident, append_incidents, check_isolation, one_line,
                         read_incidents, sqlite_snapshot)
 from .intake import read_submission, read_timestamp
+from .import_submissions import add_import_command, import_submissions
 
 #: Test hook: the parent raises :class:`SimulatedCrash` right after this many merges (resumability tests).
 CRASH_AFTER_ENV = "DLOPT_GRADE_CRASH_AFTER"
@@ -780,7 +781,7 @@ def export_csv(root: Path, assignments: list[str], path: Path) -> int:
 # --------------------------------------------------------------------------------------------------
 # command line (registered by __main__.py)
 
-GRADING_COMMANDS = ("grade", "export", "bench-grading")
+GRADING_COMMANDS = ("grade", "export", "bench-grading", "import-submissions")
 
 
 def add_grading_commands(commands) -> None:
@@ -813,6 +814,7 @@ def add_grading_commands(commands) -> None:
     bench.add_argument("--assignments", nargs="+", default=None, help="default: every assignment")
     bench.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all cores)")
     bench.add_argument("--keep", action="store_true", help="keep the temporary courses")
+    add_import_command(commands)
 
 
 def run_grading_command(args, root: Path, parser) -> int:
@@ -825,6 +827,9 @@ def run_grading_command(args, root: Path, parser) -> int:
                              keep=args.keep)
     if not (root / "nbgrader_config.py").is_file():
         parser.error(f"{root} is not an nbgrader course folder (no nbgrader_config.py); use --root")
+    if args.command == "import-submissions":
+        return import_submissions(root, args.assignment, args.download, roster_csv=args.roster,
+                                  dry_run=args.dry_run, force=args.force)
     if args.command == "export":
         count = export_csv(root, args.assignments, args.csv)
         print(f"wrote {args.csv}: {count} student(s)")

@@ -185,6 +185,20 @@ Then unzip an assignment and open it:
 Each exercise replaces a `raise NotImplementedError()` stub with your code. Run the visible
 checks in the notebook (or "Validate" in JupyterLab) before you submit; hidden checks are
 run when your submission is graded.
+
+What to hand in (upload to your course's site, or as your course says)
+-----------------------------------------------------------------------
+  The one file <assignment>.ipynb, e.g. 01_sgd.ipynb: the notebook you completed, with its name
+  unchanged (not "01_sgd (1).ipynb", not "my_sgd.ipynb"; grading looks for the exact name), saved
+  after Kernel > Restart Kernel and Run All Cells. Nothing else: no zip, no other files.
+
+  Check it first, from this folder:
+    .venv/bin/python -m dlopt.handin 01_sgd/01_sgd.ipynb
+  It runs the notebook from the top in a fresh kernel (as grading does), prints every visible
+  check, and writes the copy to upload, named exactly 01_sgd.ipynb, into 01_sgd/handin/. It
+  says READY (exit code 0) or lists the problems to fix (1); a file it cannot use at all (not a
+  notebook, not one of the course's) is 2. Your own file is never changed. Upload the copy in
+  handin/ without renaming it.
 """
 
 
