@@ -220,3 +220,23 @@ def test_the_archive_check_finds_a_solution_planted_in_a_page_and_the_member_tha
     assert leaks and all("the model answer of 01_sgd (sgd_impl)" in p for p in leaks), report
     assert sorted(problems) == sorted([*leaks, differs]), report  # nothing else: the rest is as released
     assert check_archive(bundle.parent / f"{bundle.name}.zip", bundle, course_root) == []
+
+
+@pytest.mark.parametrize("given_out", [f"dlopt-{VERSION}", f"dlopt-{VERSION}.zip"])
+def test_a_folder_or_archive_given_out_is_refused_before_any_work(course_root, tmp_path, given_out):
+    """Without the real release: the refusal comes first, whichever of the two is there."""
+    target = tmp_path / given_out
+    if target.suffix == ".zip":
+        target.write_bytes(b"the archive students have")
+    else:
+        target.mkdir()
+        (target / "README.txt").write_text("the bundle students have")
+    before = _digest(tmp_path)
+    refused = subprocess.run(
+        [sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root),
+         "release", "--version", VERSION, "--out", str(tmp_path)],
+        cwd=course_root, capture_output=True, text=True, timeout=600,
+    )
+    assert refused.returncode == 1 and f"{target} exists" in refused.stderr, refused.stdout + refused.stderr
+    assert "--force" in refused.stderr and refused.stdout == ""
+    assert _digest(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == [given_out]
