@@ -93,7 +93,7 @@ def validate_assignments(course_root: Path, workdir: Path, assignments: list[str
     worker while ``generate_assignment`` and ``autograde`` run assignment by assignment in the
     foreground (nbgrader and its SQLite gradebook are sequential): two processes at a time.
     The course's ``release/<a>/`` folders are the student versions (made by nbgrader itself).
-    ``say`` gets one line per assignment: its result and the time it took.
+    ``say`` gets one line per assignment: its result and the time it took; nbgrader's output is printed.
     """
     course = NbgraderCourse.copy_of(course_root, workdir, assignments)
     problems: list[str] = []
@@ -109,7 +109,8 @@ def validate_assignments(course_root: Path, workdir: Path, assignments: list[str
                 source, release = course.source(assignment), course.release(assignment)
                 course.submit("model", assignment, model_answer(source, release))
                 course.submit("blank", assignment, release)
-                course.autograde(assignment)
+                # nbgrader's own output goes to stdout: the release's log (see Console), not the console
+                print(f"--- nbgrader autograde {assignment}\n{course.autograde(assignment)}", flush=True)
                 scores = course.scores(assignment)
                 model, blank = scores.get("model"), scores.get("blank")
                 if model is None or not (model[1] > 0 and model[0] == model[1]):
