@@ -1,4 +1,5 @@
-"""``python -m dlopt_reference.course grade`` / ``export``: a synthetic class graded in parallel, resumably.
+"""``python -m dlopt_reference.course grade`` / ``export``: a synthetic class graded in parallel, resumably,
+and exported for an LMS (scores with a Points Possible row and empty cells where ungraded; diagnoses apart).
 
 One class (01_sgd and 05_lr_decay, 7 submissions each: model, blank, wrong and broken ones) is made once
 and copied: one copy is graded by stock sequential ``nbgrader autograde`` (in the background), the other
@@ -162,35 +163,88 @@ def test_d_a_crash_loses_nothing_merged_and_a_rerun_completes(run):
     # the resumed class equals stock: checked cell by cell in test_a
 
 
-def test_e_csv_has_scores_totals_and_diagnoses(run, tmp_path):
+def export(run, tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess, list[list[str]], list[dict]]:
+    """``export`` of the graded class: the process, the scores CSV's rows and the diagnoses CSV's rows."""
     target = tmp_path / "grades.csv"
     result = subprocess.run([sys.executable, "-m", "dlopt_reference.course", "export", *ASSIGNMENTS,
-                             "--root", str(run["ours"]), "--csv", str(target)],
+                             "--root", str(run["ours"]), "--csv", str(target), *extra],
                             capture_output=True, text=True, timeout=300, env=env())
     assert result.returncode == 0, result.stdout + result.stderr
     with open(target, newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = {row["student"]: row for row in reader}
-        assert reader.fieldnames == ["student", *ASSIGNMENTS, "total", *(f"{a} diagnosis" for a in ASSIGNMENTS),
-                                     "incidents"]
-    scores = {key[:2]: 0.0 for key in gradebook_scores(run["ours"], ASSIGNMENTS)}
-    for (student, assignment, _), value in gradebook_scores(run["ours"], ASSIGNMENTS).items():
+        scores = list(csv.reader(handle))
+    with open(tmp_path / "grades.diagnoses.csv", newline="") as handle:
+        diagnoses = list(csv.DictReader(handle))
+    return result, scores, diagnoses
+
+
+#: the roster an LMS gives: every student but ``half`` (graded, not listed), and ``absent``, who submitted nothing
+ROSTER = {student: f"SIS-{index:03d}" for index, student in
+          enumerate(sorted({s for s, _ in KINDS} - {"half"} | {"absent"}), start=1)}
+
+
+def test_e_export_scores_for_an_lms_and_diagnoses_apart(run, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,lms_id,name\n" + "".join(f"{s},{i},Name of {s}\n" for s, i in ROSTER.items()))
+    result, table, diagnoses = export(run, tmp_path, "--roster", str(roster))
+    header, points, *rows = table
+    assert header == ["student", "lms_id", *ASSIGNMENTS, "total"]
+    rows = {row[0]: dict(zip(header, row)) for row in rows}
+    points = dict(zip(header, points))
+
+    cells = gradebook_scores(run["ours"], ASSIGNMENTS)
+    maximum = {a: sum(value[3] for (s, b, _), value in cells.items() if s == "model" and b == a) for a in ASSIGNMENTS}
+    assert points["student"] == "Points Possible" and points["lms_id"] == ""
+    assert {a: float(points[a]) for a in ASSIGNMENTS} == maximum and all(maximum.values())
+    assert float(points["total"]) == sum(maximum.values())
+
+    assert set(rows) == {s for s, _ in KINDS} | {"absent"}
+    assert {s: row["lms_id"] for s, row in rows.items()} == {**ROSTER, "half": ""}
+    assert "no LMS id for 1 student(s) (not in the roster): half" in result.stdout
+    scores = {key[:2]: 0.0 for key in cells}
+    for (student, assignment, _), value in cells.items():
         scores[(student, assignment)] += value[0]
     for (student, assignment), score in scores.items():
         assert float(rows[student][assignment]) == score
-    assert float(rows["model"]["total"]) == scores[("model", "01_sgd")] + scores[("model", "05_lr_decay")]
-    assert rows["model"]["01_sgd diagnosis"] == "" and rows["model"]["05_lr_decay diagnosis"] == ""
-    assert all(row["incidents"] == "" for row in rows.values()), "an honest submission caused an incident"
+    assert rows["model"]["total"] == points["total"], "the model answer lost points"
+    assert float(rows["wrong_a"]["total"]) == scores[("wrong_a", "01_sgd")] + scores[("wrong_a", "05_lr_decay")]
+    assert float(rows["wrong_a"]["01_sgd"]) < maximum["01_sgd"] and rows["blank"]["01_sgd"] == "0"
+    # not graded (broken), not submitted (half has no 01_sgd, absent nothing): empty cells, never 0
+    ungraded = set(BROKEN) | {("half", "01_sgd"), ("absent", "01_sgd"), ("absent", "05_lr_decay")}
+    for student, assignment in ungraded:
+        assert rows[student][assignment] == "" and rows[student]["total"] == "", (student, assignment)
+    assert {(s, a) for s in rows for a in ASSIGNMENTS if rows[s][a] == ""} == ungraded | {
+        (s, a) for s in rows for a in ASSIGNMENTS if (s, a) not in KINDS}
+
+    def about(student, assignment, kind):
+        return [row for row in diagnoses if (row["student"], row["assignment"], row["kind"]) ==
+                (student, assignment, kind)]
+    assert not [row for row in diagnoses if row["student"] == "model"]
+    assert not [row for row in diagnoses if row["kind"] == "incident"], "an honest submission caused an incident"
     for (student, assignment), (_, expected) in WRONG.items():
-        diagnosis = rows[student][f"{assignment} diagnosis"]
-        for text in expected:
-            assert text.lower() in diagnosis.lower(), f"{student}/{assignment}: {diagnosis}"
-    assert "not implemented" in rows["blank"]["01_sgd diagnosis"].lower()
+        failed = about(student, assignment, "failed check")
+        text = " | ".join(f"{row['check']}: {row['detail']}" for row in failed).lower()
+        for piece in expected:
+            assert piece.lower() in text, f"{student}/{assignment}: {text}"
+    assert any("not implemented" in row["detail"] for row in about("blank", "01_sgd", "failed check"))
     for (student, assignment), reason in BROKEN.items():
-        assert rows[student][assignment] == ""
-        assert "NOT GRADED" in rows[student][f"{assignment} diagnosis"]
+        assert [row["detail"] for row in about(student, assignment, "not graded")] and \
+            reason in about(student, assignment, "not graded")[0]["detail"]
+    assert about("half", "01_sgd", "no submission") and about("absent", "05_lr_decay", "no submission")
+    assert [row["kind"] for row in diagnoses if row["student"] == "half" and row["assignment"] == ""] == \
+        ["not in roster"]
     failures = json.loads((run["ours"] / "autograded" / FAILURES_NAME).read_text())
     assert set(failures) == {f"{s}/{a}" for s, a in BROKEN}
+
+
+def test_f_export_missing_as_zero(run, tmp_path):
+    _, table, diagnoses = export(run, tmp_path, "--missing-as-zero")
+    header, points, *rows = table
+    assert header == ["student", *ASSIGNMENTS, "total"]  # no roster, no lms_id column
+    rows = {row[0]: dict(zip(header, row)) for row in rows}
+    for student, assignment in set(BROKEN) | {("half", "01_sgd")}:
+        assert rows[student][assignment] == "0"
+    assert float(rows["half"]["total"]) == float(rows["half"]["05_lr_decay"]) > 0
+    assert any(row["kind"] == "not graded" for row in diagnoses)  # the reason is still given
 
 
 def test_commands_are_registered(capsys):

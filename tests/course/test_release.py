@@ -2,13 +2,16 @@
 
 The release validates and autogrades every assignment in a temporary course, builds the book (a warm
 rebuild: the session's ``built_book`` fixture has built it first, so the jupyter cache is warm) and
-writes ``dlopt-<version>/``. The tests check its layout and content, and that the bundle check
+writes ``dlopt-<version>/`` and its archive ``dlopt-<version>.zip``. The tests check its layout and
+content, that the console output is short and names the log, that a second release of the same
+version is refused and leaves the first one byte for byte, and that the bundle check
 (:func:`check_bundle`) fails, naming the file, on a solution planted into a zipped notebook and into
 an HTML page of a copy of the bundle.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import shutil
 import subprocess
@@ -21,7 +24,7 @@ import pytest
 
 from dlopt_reference.course.catalog import ASSIGNMENTS
 from dlopt_reference.course.notebooks import SOLUTION_BEGIN, SOLUTION_END
-from dlopt_reference.course.release import STUDENT_PACKAGES, check_bundle
+from dlopt_reference.course.release import STUDENT_PACKAGES, check_archive, check_bundle, write_zip
 
 VERSION = "2026.1"
 
@@ -50,7 +53,52 @@ def test_release_validates_every_assignment_and_passes_the_leak_check(released, 
     for assignment in ASSIGNMENTS:
         assert f"{assignment}: ok: validate passed, model answer " in result.stdout, f"no validation result for {assignment}"
     assert "leak check: passed (0 problems)" in result.stdout
-    assert sorted(path.name for path in out.iterdir()) == [f"dlopt-{VERSION}"]  # no .partial, no .rejected
+    # no .partial, no .rejected: the folder, its archive and the log
+    assert sorted(path.name for path in out.iterdir()) == [f"dlopt-{VERSION}", f"dlopt-{VERSION}.log",
+                                                           f"dlopt-{VERSION}.zip"]
+
+
+def test_the_output_is_short_and_the_full_log_is_in_the_output_folder(released, bundle):
+    out, result = released
+    lines = (result.stdout + result.stderr).splitlines()
+    assert len(lines) <= 30, f"{len(lines)} lines:\n" + "\n".join(lines)
+    log = out / f"dlopt-{VERSION}.log"
+    assert str(log) in result.stdout
+    text = log.read_text()
+    # the tools' own output is there, not on the console: the book build's command line
+    assert "running:" in text and "build" in text and "running:" not in result.stdout
+    # each assignment's line has the time that assignment took (all of them are short, not cumulative)
+    for assignment in ASSIGNMENTS:
+        line = next(line for line in lines if f"] {assignment}: ok" in line)
+        assert line.endswith(" s)"), line
+
+
+def test_the_archive_holds_exactly_the_bundle_folder(released, bundle):
+    out, _ = released
+    files = {f"{bundle.name}/{path.relative_to(bundle).as_posix()}": path.read_bytes()
+             for path in bundle.rglob("*") if path.is_file()}
+    with zipfile.ZipFile(out / f"{bundle.name}.zip") as zipped:
+        members = {info.filename: zipped.read(info) for info in zipped.infolist() if not info.is_dir()}
+    assert sorted(members) == sorted(files)
+    assert members == files
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_a_second_release_of_the_same_version_is_refused_and_changes_nothing(released, bundle, course_root):
+    out, _ = released
+    before = _digest(out)
+    again = subprocess.run(
+        [sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root),
+         "release", "--version", VERSION, "--out", str(out)],
+        cwd=course_root, capture_output=True, text=True, timeout=600,
+    )
+    assert again.returncode == 1
+    assert str(bundle) in again.stderr and "already released" in again.stderr and "--force" in again.stderr
+    assert _digest(out) == before  # the folder, the archive and the first release's log, byte for byte
 
 
 def test_bundle_layout(bundle):
@@ -150,3 +198,45 @@ def test_the_bundle_check_finds_solutions_planted_in_a_zip_and_a_page(bundle, co
     others = [p for p in problems if not p.startswith((f"{archive}!{member}:", f"{page}:", f"{copy}/gradebook.db:",
                                                       f"{copy}/dlopt_reference"))]
     assert others == [], report
+
+
+def test_the_archive_check_finds_a_solution_planted_in_a_page_and_the_member_that_differs(bundle, course_root,
+                                                                                         tmp_path):
+    copy = tmp_path / bundle.name
+    shutil.copytree(bundle, copy)
+    answer = _sgd_model_lines(course_root)
+    page = next(path for path in sorted((copy / "book").rglob("01_sgd.html")) if "_generated" in path.parts)
+    planted = "".join(f'<span class="n">{html.escape(line)}</span>\n' for line in answer)
+    block = f'<div class="highlight"><pre>\n{planted}</pre></div>\n'
+    page.write_text(page.read_text().replace("</body>", f"{block}</body>", 1))
+    archive = tmp_path / "planted.zip"
+    write_zip(copy, archive, prefix=bundle.name)
+    member = f"{bundle.name}/{page.relative_to(copy).as_posix()}"
+
+    problems = check_archive(archive, bundle, course_root)  # the archive against the released folder
+    report = "\n".join(problems)
+    differs = f"{archive}!{member}: differs from {bundle / page.relative_to(copy)}"
+    leaks = [p for p in problems if p.startswith(f"{archive}!{member}:") and p != differs]
+    assert leaks and all("the model answer of 01_sgd (sgd_impl)" in p for p in leaks), report
+    assert sorted(problems) == sorted([*leaks, differs]), report  # nothing else: the rest is as released
+    assert check_archive(bundle.parent / f"{bundle.name}.zip", bundle, course_root) == []
+
+
+@pytest.mark.parametrize("given_out", [f"dlopt-{VERSION}", f"dlopt-{VERSION}.zip"])
+def test_a_folder_or_archive_given_out_is_refused_before_any_work(course_root, tmp_path, given_out):
+    """Without the real release: the refusal comes first, whichever of the two is there."""
+    target = tmp_path / given_out
+    if target.suffix == ".zip":
+        target.write_bytes(b"the archive students have")
+    else:
+        target.mkdir()
+        (target / "README.txt").write_text("the bundle students have")
+    before = _digest(tmp_path)
+    refused = subprocess.run(
+        [sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root),
+         "release", "--version", VERSION, "--out", str(tmp_path)],
+        cwd=course_root, capture_output=True, text=True, timeout=600,
+    )
+    assert refused.returncode == 1 and f"{target} exists" in refused.stderr, refused.stdout + refused.stderr
+    assert "--force" in refused.stderr and refused.stdout == ""
+    assert _digest(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == [given_out]

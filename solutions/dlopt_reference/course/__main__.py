@@ -6,12 +6,15 @@ Commands (run from the course root, or pass ``--root``):
 - ``leak-check PATH...``  fail if any file under PATH holds a solution, a hidden test or reference code
 - ``bench-build``  time a cold build, a warm rebuild and the chapters' execution, on a copy of the course
 - ``feedback-example``  regenerate ``book/_static/feedback_example.txt`` from a real autograde (``--check``: compare)
-- ``release --version V [--out dist]``  validate and autograde every assignment, build the book, write the
-  student bundle ``dist/dlopt-V/`` and leak-check all of it (see ``release.py``)
+- ``release --version V [--out dist] [--force]``  validate and autograde every assignment, build the book,
+  write the student bundle ``dist/dlopt-V/`` and its archive ``dist/dlopt-V.zip`` and leak-check all of it;
+  never replaces a released version unless ``--force``; full log in ``dist/dlopt-V.log`` (see ``release.py``)
 - ``grade A... [--root COURSE] [--workers N] [--force]``  autograde a class in parallel, resumably
-  (scores identical to ``nbgrader autograde``); ``export A... --csv F``; ``bench-grading`` (see ``grade_class.py``)
+  (scores identical to ``nbgrader autograde``); ``bench-grading`` (see ``grade_class.py``)
 - ``import-submissions A PATH [--roster CSV] [--dry-run]``  place Canvas/Moodle downloads (a folder or a zip)
   into ``submitted/`` for ``grade`` (see ``import_submissions.py``)
+- ``export A... --csv F [--roster R] [--missing-as-zero]``  scores for an LMS and, beside them, the
+  diagnoses (see ``export.py``)
 """
 
 from __future__ import annotations
@@ -42,10 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
     bench.add_argument("--direct", action="store_true", help="also execute each chapter once with nbclient")
     bench.add_argument("--keep", action="store_true", help="keep the temporary copy and its build logs")
-    rel = commands.add_parser("release", help="validate, build and leak-check the student bundle dist/dlopt-VERSION")
+    rel = commands.add_parser("release", help="validate, build and leak-check the student bundle dist/dlopt-VERSION and its zip")
     rel.add_argument("--version", required=True, help="the release's version, e.g. 2026.1")
     rel.add_argument("--out", type=Path, default=None, help="where the bundle goes (default: dist/ in the course root)")
     rel.add_argument("--no-strict", action="store_true", help="do not turn Sphinx warnings into errors")
+    rel.add_argument("--force", action="store_true",
+                     help="replace dlopt-VERSION (folder and zip) if it was already released")
     add_grading_commands(commands)
     example = commands.add_parser("feedback-example", help="regenerate the grading page's feedback example")
     example.add_argument("--check", action="store_true", help="only compare with the committed file (exit 1 if stale)")
@@ -62,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return bench_build(root, strict=not args.no_strict, direct=args.direct, keep=args.keep)
     if args.command == "release":
         return release(root, args.version, args.out if args.out is not None else root / "dist",
-                       strict=not args.no_strict)
+                       strict=not args.no_strict, force=args.force)
     if args.command == "feedback-example":
         from .feedback_example import EXAMPLE_PATH, feedback_example
 

@@ -24,15 +24,13 @@ does) and unreadable submissions unchanged since they failed; these are reported
 end, in ``autograded/grade_class.log`` and in ``autograded/.grade_class_failures.json``. Any gradebook
 nbgrader supports works (SQLite, PostgreSQL): only this process writes to it.
 
-``export`` writes one CSV row per student: the score of each assignment, the total, and per assignment
-the diagnosis of each failed check, read from the autograded notebooks.
+``export`` (:mod:`.export`) writes the scores in a CSV an LMS imports and the diagnoses in another.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import csv
 import hashlib
 import io
 import json
@@ -691,94 +689,6 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
 
 
 # --------------------------------------------------------------------------------------------------
-# export
-
-def _error_summary(cell, max_lines: int = 3) -> str | None:
-    """The first lines of the error (or stderr) output of a graded cell, on one line."""
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            text = f"{output.get('ename', 'Error')}: {_ANSI.sub('', output.get('evalue', ''))}"
-            break
-    else:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                text = "stderr: " + _ANSI.sub("", output.get("text", ""))
-                break
-        else:
-            return None
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    # the first lines, and the grader's diagnosis wherever it stands ("This looks like: ...", "Hint: ...")
-    named = [line for line in lines[max_lines:] if line.lower().startswith(("this looks like", "hint"))]
-    return " / ".join(lines[:max_lines] + named)
-
-
-def class_table(root: Path, assignments: list[str]) -> list[dict[str, str]]:
-    """One row per student: ``student``, each assignment's score, ``total``, ``<a> diagnosis`` per assignment."""
-    import nbformat
-    from nbgrader.api import Gradebook, MissingEntry
-
-    root = Path(root).resolve()
-    _, coursedir = load_course(root)
-    failures = _load_failures(root / coursedir.autograded_directory / FAILURES_NAME)
-    incidents: dict[str, list[str]] = {}
-    for incident in read_incidents(root / coursedir.autograded_directory / INCIDENTS_NAME):
-        if incident.assignment in assignments:
-            incidents.setdefault(incident.student, []).append(f"{incident.assignment}: {incident.kind}: {incident.detail}")
-    rows = []
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
-        students = sorted({student.id for student in gradebook.students}
-                          | {key.split("/")[0] for key in failures if key.split("/")[1] in assignments})
-        for student in students:
-            row = {"student": student}
-            total = 0.0
-            diagnoses = {}
-            for assignment in assignments:
-                diagnosis = []
-                failure = failures.get(f"{student}/{assignment}")
-                if failure:
-                    diagnosis.append(f"NOT GRADED: {failure['reason']}")
-                try:
-                    submission = gradebook.find_submission(assignment, student)
-                except MissingEntry:
-                    row[assignment] = ""
-                    diagnoses[assignment] = " | ".join(diagnosis)
-                    continue
-                row[assignment] = f"{submission.score:g}"
-                total += submission.score
-                for notebook in submission.notebooks:
-                    failed = {grade.name for grade in notebook.grades
-                              if grade.max_score and (grade.score or 0) < grade.max_score}
-                    path = root / coursedir.autograded_directory / student / assignment / f"{notebook.name}.ipynb"
-                    if not failed or not path.exists():
-                        continue
-                    executed = nbformat.read(path, as_version=4)
-                    for cell in executed.cells:
-                        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                        if grade_id in failed:
-                            summary = _error_summary(cell)
-                            if summary is None and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
-                                continue  # a manually graded answer: no error to report
-                            diagnosis.append(f"{grade_id}: {summary or 'no points (no error output)'}")
-                diagnoses[assignment] = " | ".join(diagnosis)
-            row["total"] = f"{total:g}"
-            for assignment in assignments:
-                row[f"{assignment} diagnosis"] = diagnoses.get(assignment, "")
-            row["incidents"] = " | ".join(incidents.get(student, []))
-            rows.append(row)
-    return rows
-
-
-def export_csv(root: Path, assignments: list[str], path: Path) -> int:
-    rows = class_table(root, assignments)
-    columns = ["student", *assignments, "total", *(f"{a} diagnosis" for a in assignments), "incidents"]
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return len(rows)
-
-
-# --------------------------------------------------------------------------------------------------
 # command line (registered by __main__.py)
 
 GRADING_COMMANDS = ("grade", "export", "bench-grading", "import-submissions")
@@ -804,10 +714,22 @@ def add_grading_commands(commands) -> None:
     grade.add_argument("--allow-weak-isolation", action="store_true",
                        help="run students' code even where the kernel cannot confine it (Landlock and seccomp "
                             "missing); never for a real class")
-    export = commands.add_parser("export", help="CSV: a row per student, scores, total and diagnoses")
+    export = commands.add_parser(
+        "export", help="scores CSV for an LMS (Points Possible row, empty = not graded) and a diagnoses CSV",
+        description="Write the scores of ASSIGNMENT... as a CSV an LMS imports (a row per student, a column per "
+                    "assignment and the total, a 'Points Possible' row; an ungraded or missing submission is an "
+                    "empty cell) and, in a second CSV, why: each failed check's diagnosis, each submission not "
+                    "graded and why, each incident.")
     export.add_argument("assignments", nargs="+", metavar="ASSIGNMENT")
     export.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=root_help)
-    export.add_argument("--csv", type=Path, required=True, help="the CSV file to write")
+    export.add_argument("--csv", type=Path, required=True, help="the scores CSV to write")
+    export.add_argument("--diagnoses", type=Path, default=None,
+                        help="the diagnoses CSV to write (default: <csv name>.diagnoses.csv beside it)")
+    export.add_argument("--roster", type=Path, default=None,
+                        help="a CSV with columns student_id and lms_id (e.g. Canvas SIS user id): adds an lms_id "
+                             "column and a row for every student of the roster")
+    export.add_argument("--missing-as-zero", action="store_true",
+                        help="write 0, not an empty cell, for a missing or ungraded submission")
     bench = commands.add_parser("bench-grading", help="time stock sequential autograde against `grade` (on copies)")
     bench.add_argument("--root", type=Path, default=argparse.SUPPRESS, help="the course root (with exercises/)")
     bench.add_argument("--students", type=int, default=6, help="students per assignment (default 6)")
@@ -831,8 +753,20 @@ def run_grading_command(args, root: Path, parser) -> int:
         return import_submissions(root, args.assignment, args.download, roster_csv=args.roster,
                                   dry_run=args.dry_run, force=args.force)
     if args.command == "export":
-        count = export_csv(root, args.assignments, args.csv)
-        print(f"wrote {args.csv}: {count} student(s)")
+        from .export import ExportError, export
+
+        try:
+            table, diagnoses = export(root, args.assignments, args.csv, args.diagnoses, args.roster,
+                                      args.missing_as_zero)
+        except ExportError as error:
+            print(f"export: {error}", file=sys.stderr)
+            return 2
+        empty = sum(1 for row in table.rows for a in table.assignments if row[a] == "")
+        print(f"wrote {args.csv}: {len(table.rows)} student(s), {empty} empty (ungraded or missing) score(s)")
+        print(f"wrote {diagnoses}: {len(table.diagnoses)} diagnosis row(s)")
+        unlisted = [row["student"] for row in table.rows if table.with_lms_id and not row["lms_id"]]
+        if unlisted:
+            print(f"no LMS id for {len(unlisted)} student(s) (not in the roster): {', '.join(unlisted)}")
         return 0
     try:
         report = grade_class(root, args.assignments, workers=args.workers, force=args.force,

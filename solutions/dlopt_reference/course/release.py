@@ -20,15 +20,26 @@
    extracted and scanned, plus no ``gradebook.db``, no ``dlopt_reference`` folder or module, no
    requirement on the reference package.
 
+6. Zips the checked folder into the one archive ``<out>/dlopt-<version>.zip`` (members
+   ``dlopt-<version>/...``, exactly the folder's files) and checks the archive the same way, from
+   its extracted members.
+
 The bundle is written as ``dlopt-<version>.partial`` and renamed to ``dlopt-<version>`` only when
 every check passed; a failed bundle is left as ``dlopt-<version>.rejected`` for inspection. Any
 failure prints each problem (file and line; ``archive.zip!member:line`` inside a zip) and exits 1.
+
+A version already released (``dlopt-<version>/`` or its zip in ``<out>``) is never replaced: the
+release refuses before doing anything, unless ``--force``. The console gets one line per step and per
+assignment, with the time that step took; everything the tools print (nbgrader, the kernels, Sphinx)
+goes to ``<out>/dlopt-<version>.log``, whose path is printed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
+import os
 import re
 import shutil
 import sys
@@ -74,31 +85,32 @@ def _validate_source(course: NbgraderCourse, assignment: str) -> str | None:
     return None if VALIDATE_PASSED in output else output.strip()[-3000:]
 
 
-def validate_assignments(course_root: Path, workdir: Path, assignments: list[str]) -> tuple[NbgraderCourse, list[str]]:
+def validate_assignments(course_root: Path, workdir: Path, assignments: list[str],
+                         say=print) -> tuple[NbgraderCourse, list[str]]:
     """Validate and autograde every assignment in one temporary course; return it and the problems.
 
     ``nbgrader validate`` of the source notebooks (which touches no gradebook) runs in one background
     worker while ``generate_assignment`` and ``autograde`` run assignment by assignment in the
     foreground (nbgrader and its SQLite gradebook are sequential): two processes at a time.
     The course's ``release/<a>/`` folders are the student versions (made by nbgrader itself).
+    ``say`` gets one line per assignment: its result and the time it took; nbgrader's output is printed.
     """
     course = NbgraderCourse.copy_of(course_root, workdir, assignments)
     problems: list[str] = []
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=1) as pool:
         validations = {assignment: pool.submit(_validate_source, course, assignment) for assignment in assignments}
         for index, assignment in enumerate(assignments, start=1):
             prefix = f"[{index}/{len(assignments)}] {assignment}:"
             source_path = course_root / "exercises" / assignment / f"{assignment}.ipynb"
-            print(f"{prefix} generate_assignment, autograde (model answer, untouched release), nbgrader validate",
-                  flush=True)
+            started = time.monotonic()
             model = blank = None
             try:
                 course.generate(assignment)
                 source, release = course.source(assignment), course.release(assignment)
                 course.submit("model", assignment, model_answer(source, release))
                 course.submit("blank", assignment, release)
-                course.autograde(assignment)
+                # nbgrader's own output goes to stdout: the release's log (see Console), not the console
+                print(f"--- nbgrader autograde {assignment}\n{course.autograde(assignment)}", flush=True)
                 scores = course.scores(assignment)
                 model, blank = scores.get("model"), scores.get("blank")
                 if model is None or not (model[1] > 0 and model[0] == model[1]):
@@ -113,8 +125,8 @@ def validate_assignments(course_root: Path, workdir: Path, assignments: list[str
             ok = not any(problem.startswith(f"{source_path}:") for problem in problems)
             scored = "".join(f", {who} {pair[0]:g}/{pair[1]:g}" for who, pair in
                              (("model answer", model), ("release", blank)) if pair is not None)
-            print(f"{prefix} {'ok' if ok else 'FAILED'}: validate {'passed' if validation is None else 'FAILED'}"
-                  f"{scored} ({time.monotonic() - started:.0f} s)", flush=True)
+            say(f"{prefix} {'ok' if ok else 'FAILED'}: validate {'passed' if validation is None else 'FAILED'}"
+                f"{scored} ({time.monotonic() - started:.0f} s)")
     return course, problems
 
 
@@ -202,12 +214,13 @@ What to hand in (upload to your course's site, or as your course says)
 """
 
 
-def write_zip(folder: Path, archive: Path) -> None:
-    """Zip ``folder`` as ``<folder name>/...`` (every file, sorted, no caches)."""
+def write_zip(folder: Path, archive: Path, prefix: str | None = None) -> None:
+    """Zip ``folder`` as ``<prefix>/...`` (default: the folder's name; every file, sorted, no caches)."""
+    prefix = folder.name if prefix is None else prefix
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                zipped.write(path, Path(folder.name) / path.relative_to(folder))
+                zipped.write(path, Path(prefix) / path.relative_to(folder))
 
 
 def write_bundle(course_root: Path, bundle: Path, version: str, release_dir: Path, assignments: list[str],
@@ -308,55 +321,180 @@ def check_bundle(bundle_dir: Path, course_root: Path, markers: Markers | None = 
     return problems
 
 
+def check_archive(archive: Path, folder: Path, course_root: Path, prefix: str | None = None,
+                  markers: Markers | None = None) -> list[str]:
+    """Every problem of the bundle's archive: its members must be exactly the files of ``folder``
+    (same names under ``<prefix>/``, default the folder's name, same bytes), and its extracted content
+    passes the same checks as the folder (:func:`_check_tree`: leaks, forbidden names, zips inside)."""
+    archive, folder = Path(archive), Path(folder)
+    prefix = folder.name if prefix is None else prefix
+    markers = markers if markers is not None else forbidden_markers(course_root)
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="dlopt-archive-check-") as scratch:
+        scratch = Path(scratch)
+        (scratch / "archive").mkdir()
+        shutil.copy2(archive, scratch / "archive" / archive.name)
+        problems += _check_tree(scratch / "archive", f"{archive.parent}/", markers, scratch)
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            members = {info.filename: info for info in zipped.infolist() if not info.is_dir()}
+            files = {f"{prefix}/{path.relative_to(folder).as_posix()}": path
+                     for path in sorted(folder.rglob("*")) if path.is_file()}
+            for name in sorted(set(members) - set(files)):
+                problems.append(f"{archive}!{name}: in the archive but not in {folder}")
+            for name in sorted(set(files) - set(members)):
+                problems.append(f"{archive}: has no {name}, a file of {folder}")
+            for name in sorted(set(files) & set(members)):
+                if zipped.read(name) != files[name].read_bytes():
+                    problems.append(f"{archive}!{name}: differs from {files[name]}")
+    except (zipfile.BadZipFile, OSError) as error:
+        problems.append(f"{archive}: not a readable zip ({error})")
+    return problems
+
+
 # ---------------------------------------------------------------------------------------------
 # the command
 
 
-def release(course_root: Path, version: str, out: Path, *, strict: bool = True) -> int:
+class Console:
+    """Progress lines on the terminal; everything else the process and its children print, in a log.
+
+    While open, file descriptors 1 and 2 point to the log file (so nbgrader's, the kernels' and
+    Sphinx's output, printed by child processes, lands there too); :meth:`say` writes to the saved
+    terminal and to the log, :meth:`error` to the saved stderr and to the log.
+    """
+
+    def __init__(self, log_path: Path):
+        self.log_path = Path(log_path)
+
+    def __enter__(self) -> "Console":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self._saved = os.dup(1), os.dup(2)
+        self.log = open(self.log_path, "w", buffering=1)
+        self.terminal = os.fdopen(os.dup(self._saved[0]), "w", buffering=1)
+        self.terminal_err = os.fdopen(os.dup(self._saved[1]), "w", buffering=1)
+        os.dup2(self.log.fileno(), 1)
+        os.dup2(self.log.fileno(), 2)
+        return self
+
+    def say(self, text: str) -> None:
+        sys.stdout.flush()
+        self.log.write(text + "\n")
+        self.terminal.write(text + "\n")
+
+    def error(self, text: str) -> None:
+        sys.stdout.flush()
+        self.log.write(text + "\n")
+        self.terminal_err.write(text + "\n")
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(self._saved[0], 1)
+        os.dup2(self._saved[1], 2)
+        for handle in (self.terminal, self.terminal_err, self.log):
+            handle.close()
+        for fd in self._saved:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _step(console: Console, label: str):
+    """Announce ``label``, run the step, then say how long *it* took."""
+    console.say(f"== {label}")
+    started = time.monotonic()
+    yield
+    console.say(f"   done in {time.monotonic() - started:.0f} s")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def release(course_root: Path, version: str, out: Path, *, strict: bool = True, force: bool = False) -> int:
     """Run the whole release (see the module docstring); return the exit code (0 shipped, 1 failed)."""
     course_root, out = Path(course_root).resolve(), Path(out).resolve()
     if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z._-]*", version):
         print(f"release: invalid version {version!r} (letters, digits, '.', '_', '-')", file=sys.stderr)
         return 1
-    assignments = [path.parent.name for path in source_assignments(course_root)]
     name = f"dlopt-{version}"
     final, partial, rejected = out / name, out / f"{name}.partial", out / f"{name}.rejected"
+    archive, partial_archive = out / f"{name}.zip", out / f"{name}.zip.partial"
+    given_out = [path for path in (final, archive) if path.exists() or path.is_symlink()]
+    if given_out and not force:
+        print(f"release: {name} was already released: {', '.join(map(str, given_out))} exists. A bundle "
+              f"given out is never replaced silently: choose a new --version, or pass --force to replace it.",
+              file=sys.stderr)
+        return 1
+    assignments = [path.parent.name for path in source_assignments(course_root)]
+    out.mkdir(parents=True, exist_ok=True)
+    log_path = out / f"{name}.log"
+    print(f"release {name}: full log in {log_path}", flush=True)
+    started = time.monotonic()
+    with Console(log_path) as console:
+        status = _release_steps(console, course_root, version, assignments, strict, force,
+                                final, partial, rejected, archive, partial_archive)
+        console.say(f"{'released' if status == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s; "
+                    f"full log: {log_path}")
+    return status
+
+
+def _release_steps(console: Console, course_root: Path, version: str, assignments: list[str], strict: bool,
+                   force: bool, final: Path, partial: Path, rejected: Path, archive: Path,
+                   partial_archive: Path) -> int:
+    name = final.name
 
     def fail(problems: list[str], step: str) -> int:
-        print(f"\nRELEASE FAILED at {step}: {len(problems)} problem(s)", file=sys.stderr)
+        console.error(f"RELEASE FAILED at {step}: {len(problems)} problem(s)")
         for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+            console.error(f"  {problem}")
         return 1
 
-    print(f"== 1/5 validating {len(assignments)} assignments through nbgrader", flush=True)
     with tempfile.TemporaryDirectory(prefix="dlopt-release-") as workdir:
-        course, problems = validate_assignments(course_root, Path(workdir) / "course", assignments)
+        with _step(console, f"1/6 validating {len(assignments)} assignments through nbgrader (generate_assignment, "
+                            f"autograde of the model answer and the untouched release, nbgrader validate)"):
+            course, problems = validate_assignments(course_root, Path(workdir) / "course", assignments,
+                                                    say=console.say)
         if problems:
             return fail(problems, "validation")
-        print("== 2/5 student versions: the releases nbgrader generated above", flush=True)
-        print("== 3/5 building the student edition of the book", flush=True)
+        console.say("== 2/6 student versions: the releases nbgrader generated above")
         try:
-            html = build_student_book(course_root, strict=strict)
+            with _step(console, "3/6 building the student edition of the book"):
+                html = build_student_book(course_root, strict=strict)
         except ReleaseError as error:
             return fail([str(error)], "the book build")
-        print(f"== 4/5 writing the bundle {final}", flush=True)
-        for stale in (partial, rejected):
-            if stale.exists():
-                shutil.rmtree(stale)
+        for stale in (partial, rejected, partial_archive, rejected.with_name(f"{rejected.name}.zip")):
+            _remove(stale)
         try:
-            write_bundle(course_root, partial, version, course.root / "release", assignments, html)
+            with _step(console, f"4/6 writing the bundle {final}"):
+                write_bundle(course_root, partial, version, course.root / "release", assignments, html)
         except (ReleaseError, OSError) as error:
             return fail([str(error)], "writing the bundle")
-    print("== 5/5 checking every file of the bundle (zip members extracted)", flush=True)
-    problems = check_bundle(partial, course_root)
+    with _step(console, "5/6 checking every file of the bundle (zip members extracted)"):
+        problems = check_bundle(partial, course_root)
     if problems:
         partial.rename(rejected)
-        print(f"the rejected bundle is left in {rejected} for inspection", file=sys.stderr)
+        console.error(f"the rejected bundle is left in {rejected} for inspection")
         return fail([p.replace(str(partial), str(rejected)) for p in problems], "the bundle check")
-    if final.exists():
-        shutil.rmtree(final)
+    with _step(console, f"6/6 writing and checking the archive {archive}"):
+        write_zip(partial, partial_archive, prefix=name)
+        problems = check_archive(partial_archive, partial, course_root, prefix=name)
+    if problems:
+        partial.rename(rejected)
+        partial_archive.rename(rejected.with_name(f"{rejected.name}.zip"))
+        console.error(f"the rejected bundle is left in {rejected} for inspection")
+        return fail(problems, "the archive check")
+    if force:
+        _remove(final)
+        _remove(archive)
     partial.rename(final)
+    partial_archive.rename(archive)
     files = sum(1 for path in final.rglob("*") if path.is_file())
-    print(f"\nreleased {name}: {len(assignments)} assignments, the book, the helper package ({files} files) in {final}")
-    print("leak check: passed (0 problems)")
+    console.say(f"released {name}: {len(assignments)} assignments, the book, the helper package ({files} files) "
+                f"in {final} and in the one archive {archive}")
+    console.say("leak check: passed (0 problems)")
     return 0

@@ -1,0 +1,223 @@
+"""Grades an LMS can import, and why: ``python -m dlopt_reference.course export A... --csv grades.csv``.
+
+Two CSV files, read from the gradebook, the autograded notebooks and ``grade``'s own records (the
+submissions it could not grade, the incidents):
+
+- **scores** (``--csv``): a header ``student[, lms_id], <a>..., total``, then a ``Points Possible`` row
+  (the convention of Canvas's gradebook CSV) with each assignment's maximum from the gradebook and
+  their sum, then one row per student. A submission that is missing, was not graded or is not graded
+  yet is an **empty cell** (an LMS reads empty as "not graded", 0 as a grade), and the total is empty
+  while any assignment is; ``--missing-as-zero`` writes 0 instead. The ``lms_id`` column (e.g.
+  Canvas's SIS user id) is there only with ``--roster``: a CSV with the columns ``student_id`` and
+  ``lms_id``; every student of the roster gets a row, graded or not.
+- **diagnoses** (``--diagnoses``, default ``<scores>.diagnoses.csv`` beside it): one row per problem,
+  ``student, assignment, kind, check, detail``, where ``kind`` is ``failed check`` (``check`` is the
+  grade id, ``detail`` the grader's diagnosis), ``not graded`` (the reason ``grade`` gave),
+  ``no submission``, ``not graded yet``, ``needs manual grading``, ``incident`` (what the submission
+  attempted and was refused) or ``not in roster``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .grade_class import _ANSI, FAILURES_NAME, _load_failures, load_course
+from .integrity import INCIDENTS_NAME, read_incidents
+
+POINTS_POSSIBLE = "Points Possible"
+DIAGNOSIS_COLUMNS = ["student", "assignment", "kind", "check", "detail"]
+
+
+class ExportError(ValueError):
+    """Bad input to ``export`` (an unknown assignment, an unreadable roster); the message says which."""
+
+
+@dataclass
+class ClassTable:
+    """What ``export`` writes: the scores table and the diagnoses."""
+    assignments: list[str]
+    points_possible: dict[str, float]
+    rows: list[dict[str, str]] = field(default_factory=list)     # student, [lms_id], <a>..., total
+    diagnoses: list[dict[str, str]] = field(default_factory=list)  # DIAGNOSIS_COLUMNS
+    with_lms_id: bool = False
+
+    @property
+    def score_columns(self) -> list[str]:
+        return ["student", *(["lms_id"] if self.with_lms_id else []), *self.assignments, "total"]
+
+
+def error_summary(cell, max_lines: int = 3) -> str | None:
+    """The first lines of the error (or stderr) output of a graded cell, on one line."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            text = f"{output.get('ename', 'Error')}: {_ANSI.sub('', output.get('evalue', ''))}"
+            break
+    else:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                text = "stderr: " + _ANSI.sub("", output.get("text", ""))
+                break
+        else:
+            return None
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    # the first lines, and the grader's diagnosis wherever it stands ("This looks like: ...", "Hint: ...")
+    named = [line for line in lines[max_lines:] if line.lower().startswith(("this looks like", "hint"))]
+    return " / ".join(lines[:max_lines] + named)
+
+
+def read_roster(path: Path) -> dict[str, str]:
+    """``student_id -> lms_id`` from a CSV with those two columns (others are ignored)."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets write a BOM
+            reader = csv.DictReader(handle)
+            missing = [name for name in ("student_id", "lms_id") if name not in (reader.fieldnames or [])]
+            if missing:
+                raise ExportError(f"{path}: the roster has no column {', '.join(missing)} "
+                                  f"(its header: {', '.join(reader.fieldnames or []) or 'none'})")
+            roster: dict[str, str] = {}
+            for row in reader:
+                student, lms_id = (row.get("student_id") or "").strip(), (row.get("lms_id") or "").strip()
+                where = f"{path}:{reader.line_num}"
+                if not student:
+                    raise ExportError(f"{where}: a row without a student_id")
+                if student in roster:
+                    raise ExportError(f"{where}: student_id {student!r} appears twice in the roster")
+                roster[student] = lms_id
+    except OSError as error:
+        raise ExportError(f"{path}: cannot read the roster ({error.strerror or error})") from error
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ExportError(f"{path}: not a readable CSV roster ({error})") from error
+    return roster
+
+
+def _failed_checks(root: Path, coursedir, student: str, assignment: str, submission) -> list[tuple[str, str]]:
+    """``(grade id, diagnosis)`` of every check of ``submission`` that lost points."""
+    import nbformat
+
+    found = []
+    for notebook in submission.notebooks:
+        failed = {grade.name for grade in notebook.grades if grade.max_score and (grade.score or 0) < grade.max_score}
+        path = root / coursedir.autograded_directory / student / assignment / f"{notebook.name}.ipynb"
+        if not failed:
+            continue
+        if not path.exists():
+            found += [(name, "no points (the autograded notebook is missing)") for name in sorted(failed)]
+            continue
+        for cell in nbformat.read(path, as_version=4).cells:
+            metadata = cell.get("metadata", {}).get("nbgrader", {})
+            if metadata.get("grade_id") in failed:
+                summary = error_summary(cell)
+                if summary is None and metadata.get("solution"):
+                    continue  # a manually graded answer: no error to report (see "needs manual grading")
+                found.append((metadata["grade_id"], summary or "no points (no error output)"))
+    return found
+
+
+def class_table(root: Path, assignments: list[str], roster: dict[str, str] | None = None,
+                missing_as_zero: bool = False) -> ClassTable:
+    """The scores (one row per student) and the diagnoses of ``assignments`` (see the module docstring)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    root = Path(root).resolve()
+    _, coursedir = load_course(root)
+    autograded = root / coursedir.autograded_directory
+    failures = _load_failures(autograded / FAILURES_NAME)
+    incidents = [incident for incident in read_incidents(autograded / INCIDENTS_NAME)
+                 if incident.assignment in assignments]
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        points = {}
+        for assignment in assignments:
+            try:
+                points[assignment] = gradebook.find_assignment(assignment).max_score
+            except MissingEntry:
+                known = ", ".join(sorted(a.name for a in gradebook.assignments)) or "none"
+                raise ExportError(f"no assignment {assignment!r} in the gradebook {coursedir.db_url} "
+                                  f"(it has: {known})") from None
+        table = ClassTable(list(assignments), points, with_lms_id=roster is not None)
+        students = sorted({student.id for student in gradebook.students}
+                          | {key.split("/")[0] for key in failures if key.split("/")[1] in assignments}
+                          | {incident.student for incident in incidents}
+                          | set(roster or {}))
+
+        def note(student: str, assignment: str, kind: str, detail: str, check: str = "") -> None:
+            table.diagnoses.append({"student": student, "assignment": assignment, "kind": kind, "check": check,
+                                    "detail": detail})
+
+        for student in students:
+            row = {"student": student}
+            if roster is not None:
+                row["lms_id"] = roster.get(student, "")
+                if student not in roster:
+                    note(student, "", "not in roster", "this student has grades but no row in the roster: "
+                                                       "no LMS id")
+            total, complete = 0.0, True
+            for assignment in assignments:
+                failure = failures.get(f"{student}/{assignment}")
+                try:
+                    submission = gradebook.find_submission(assignment, student)
+                except MissingEntry:
+                    submission = None
+                if failure:
+                    earlier = "" if submission is None else \
+                        f" (the gradebook holds {submission.score:g} from an earlier submission)"
+                    note(student, assignment, "not graded", f"{failure['reason']}{earlier}")
+                elif submission is None:
+                    if (root / coursedir.submitted_directory / student / assignment).is_dir():
+                        note(student, assignment, "not graded yet", "submitted, not graded yet (run grade)")
+                    else:
+                        note(student, assignment, "no submission", "nothing was submitted")
+                if failure or submission is None:
+                    row[assignment] = "0" if missing_as_zero else ""
+                    complete = complete and missing_as_zero
+                    continue
+                row[assignment] = f"{submission.score:g}"
+                total += submission.score
+                if submission.needs_manual_grade:
+                    note(student, assignment, "needs manual grading",
+                         "some answers still need manual grading: the score counts only what is graded")
+                for check, diagnosis in _failed_checks(root, coursedir, student, assignment, submission):
+                    note(student, assignment, "failed check", diagnosis, check)
+            row["total"] = f"{total:g}" if complete else ""
+            table.rows.append(row)
+    for incident in incidents:
+        note(incident.student, incident.assignment, "incident", f"{incident.kind}: {incident.detail}")
+    table.diagnoses.sort(key=lambda row: (row["student"], row["assignment"]))  # stable: checks stay in order
+    return table
+
+
+def write_scores(table: ClassTable, path: Path) -> None:
+    columns = table.score_columns
+    points = {"student": POINTS_POSSIBLE, **{a: f"{table.points_possible[a]:g}" for a in table.assignments},
+              "total": f"{sum(table.points_possible.values()):g}"}
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerow(points)
+        writer.writerows(table.rows)
+
+
+def write_diagnoses(table: ClassTable, path: Path) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=DIAGNOSIS_COLUMNS)
+        writer.writeheader()
+        writer.writerows(table.diagnoses)
+
+
+def default_diagnoses_path(scores: Path) -> Path:
+    scores = Path(scores)
+    return scores.with_name(f"{scores.stem}.diagnoses.csv")
+
+
+def export(root: Path, assignments: list[str], scores: Path, diagnoses: Path | None = None,
+           roster: Path | None = None, missing_as_zero: bool = False) -> tuple[ClassTable, Path]:
+    """Write the scores and the diagnoses files; return the table and the diagnoses file's path."""
+    diagnoses = default_diagnoses_path(scores) if diagnoses is None else Path(diagnoses)
+    if Path(diagnoses).resolve() == Path(scores).resolve():
+        raise ExportError(f"the scores and the diagnoses would both be written to {scores}")
+    table = class_table(root, assignments, read_roster(roster) if roster is not None else None, missing_as_zero)
+    write_scores(table, scores)
+    write_diagnoses(table, diagnoses)
+    return table, diagnoses
