@@ -365,14 +365,12 @@ def _merge(config, coursedir, student: str, assignment: str, prepared: dict, res
     os.replace(partial, destination)
 
 
-#: Entries of a run's ``refused`` list that say a resource limit stopped the submission.
-LIMITS = ("time limit", "time budget", "output limit", "file size limit", "CPU time limit")
-
-
 def _incident_kind(event: str) -> str:
+    from dlopt_reference.isolation import LIMIT_EVENTS
+
     if event == "tampered":
         return "tampered in the sandbox"
-    return "stopped at a limit" if event in LIMITS else "refused in the sandbox"
+    return "stopped at a limit" if event in LIMIT_EVENTS else "refused in the sandbox"
 
 
 def _incidents(result: dict, notes: list[str], student: str, assignment: str) -> list[Incident]:

@@ -7,7 +7,7 @@
 """
 
 from .regrade import CellVerdict, RegradeResult, regrade_file, regrade_notebook
-from .sandbox import RemoteFunction, Sandbox, SandboxError, StudentError
+from .sandbox import LIMIT_EVENTS, RemoteFunction, Sandbox, SandboxError, StudentError
 
-__all__ = ["CellVerdict", "RegradeResult", "regrade_file", "regrade_notebook", "RemoteFunction", "Sandbox",
-           "SandboxError", "StudentError"]
+__all__ = ["CellVerdict", "LIMIT_EVENTS", "RegradeResult", "regrade_file", "regrade_notebook", "RemoteFunction",
+           "Sandbox", "SandboxError", "StudentError"]

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import nbformat
 
-from .sandbox import (MAX_OUTPUT, Sandbox, SandboxError, StudentError, forget_student_lines, sandbox_paths,
-                      shared_zygote)
+from .sandbox import (LIMIT_EVENTS, MAX_OUTPUT, Sandbox, SandboxError, StudentError, forget_student_lines,
+                      sandbox_paths, shared_zygote)
 
 HIDDEN_MARKERS = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 #: Characters of printed output kept for a whole submission (each cell keeps at most ``MAX_OUTPUT`` too).
@@ -218,6 +218,7 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
     stopped_by: dict[str, str] = {}  # the first time each limit stopped something: limit -> what
 
     def reached(limit: str, what: str) -> None:
+        assert limit in LIMIT_EVENTS, limit
         stopped_by.setdefault(limit, what)
 
     def spend(text: str) -> str:

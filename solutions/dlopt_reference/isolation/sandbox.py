@@ -52,6 +52,10 @@ _LIMIT_SIGNALS = {
     signal.SIGXFSZ: ("file size limit", "it wrote a file past the sandbox's file-size limit"),
     signal.SIGXCPU: ("CPU time limit", "it used up the sandbox's CPU time"),
 }
+#: Every name under which a run's ``refused`` list records a limit that stopped the submission: the
+#: kernel's (above) and the grader's own clocks and output counters (:mod:`.regrade`).
+LIMIT_EVENTS = frozenset({"time limit", "time budget", "output limit"}
+                         | {limit for limit, _ in _LIMIT_SIGNALS.values()})
 
 #: Characters of stdout (and of stderr) kept per request, as in the student's process.
 MAX_OUTPUT = 20_000
