@@ -1,4 +1,8 @@
-"""Shared fixtures: the course root and a built book."""
+"""Shared fixtures: the course root, a built book, and headless Debian Chromium.
+
+Chromium comes from Debian's ``chromium`` package (``/usr/bin/chromium``; ``.ci/run`` installs it) and is
+driven by Playwright's Python package; no browser is ever downloaded.
+"""
 
 from __future__ import annotations
 
@@ -41,3 +45,20 @@ def built_book(course_root) -> Path:
             assert result.returncode == 0, f"the book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
             stamp.write_text(run_id)
     return build_dir / "html"
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed (/usr/bin/chromium): .ci/run installs it with apt-get")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()

@@ -1,8 +1,4 @@
-"""Fixtures for browser tests: a local HTTP server over a folder and headless Debian Chromium.
-
-Chromium comes from Debian's ``chromium`` package (``/usr/bin/chromium``; ``.ci/run`` installs it)
-and is driven by Playwright's Python package; no browser is ever downloaded.
-"""
+"""Fixtures for browser tests: a local HTTP server over a folder (the browser is in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -12,10 +8,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic"]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -38,15 +30,3 @@ def serve():
     yield start
     for server in servers:
         server.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory):
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed (/usr/bin/chromium): .ci/run installs it with apt-get")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()

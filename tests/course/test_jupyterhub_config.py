@@ -1,11 +1,12 @@
-"""The example JupyterHub deployment (solutions/dlopt_reference/course/jupyterhub/) is consistent.
+"""The JupyterHub configuration the course ships (solutions/dlopt_reference/course/jupyterhub/) is consistent.
 
-The configs are loaded the way JupyterHub and nbgrader load them (traitlets' ``PyFileConfigLoader``),
-and must set the keys the exchange round trip (``test_exchange_round_trip.py``) and the PostgreSQL
-gradebook (``test_postgres_gradebook.py``) rely on: one course id, one exchange root shared by the
-instructor and the students, a PostgreSQL ``db_url`` for the instructor only, the course service and
-the ``formgrade-<course>`` / ``nbgrader-<course>`` groups. The extension names the comments tell
-admins to enable or disable must exist in the installed nbgrader.
+A quick check of the files, loaded the way JupyterHub and nbgrader load them (traitlets'
+``PyFileConfigLoader``); ``tests/hub/test_real_hub.py`` runs them on a real hub. One course id, one exchange
+shared by the grader and the students, a gradebook for the grader only (SQLite in the course folder by
+default), the course service and the ``formgrade-<course>`` / ``nbgrader-<course>`` groups; users without an
+account on the machine are left out with one warning (not a KeyError per user at the hub's start), and a
+missing grader's account stops the hub with a message that says what to do. The extension names the
+comments tell admins to enable or disable must exist in the installed nbgrader.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ def load(path: Path):
     return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
 
 
+@pytest.fixture(autouse=True)
+def accounts_that_exist(monkeypatch):
+    """The hub config's users, set to accounts every Linux machine has."""
+    monkeypatch.setenv("DLOPT_GRADER_USER", "root")
+    monkeypatch.setenv("DLOPT_INSTRUCTORS", "root")
+    monkeypatch.setenv("DLOPT_STUDENTS", "nobody")
+
+
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_example_config_parses_as_python(name):
     path = FILES[name]
@@ -45,10 +54,25 @@ def test_instructor_and_students_share_course_and_exchange():
     assert instructor.Exchange.root.startswith("/")
 
 
-def test_gradebook_on_postgres_for_the_instructor_only():
+def test_gradebook_in_the_course_folder_for_the_grader_only():
     instructor, student = load(FILES["instructor"]), load(FILES["student"])
-    assert instructor.CourseDirectory.db_url.startswith("postgresql://")
+    assert instructor.CourseDirectory.db_url == f"sqlite:///{instructor.CourseDirectory.root}/gradebook.db"
     assert "db_url" not in student.CourseDirectory, "students must never reach the gradebook (hidden tests)"
+
+
+def test_users_without_an_account_are_left_out_with_one_warning(monkeypatch, capsys):
+    monkeypatch.setenv("DLOPT_STUDENTS", "nobody dlopt-no-such-user-1 dlopt-no-such-user-2")
+    hub = load(FILES["hub"])
+    assert hub.JupyterHub.load_groups[f"nbgrader-{COURSE_ID}"]["users"] == ["nobody"]
+    assert hub.Authenticator.allowed_users == {"root", "nobody"}
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "no account" in line]
+    assert len(warnings) == 1 and "dlopt-no-such-user-1, dlopt-no-such-user-2" in warnings[0]
+
+
+def test_a_missing_grader_account_stops_the_hub_with_a_message(monkeypatch):
+    monkeypatch.setenv("DLOPT_GRADER_USER", "dlopt-no-such-grader")
+    with pytest.raises(SystemExit, match="'dlopt-no-such-grader', which has no account here: create it"):
+        load(FILES["hub"])
 
 
 def test_students_are_identified_by_their_os_user():
@@ -78,3 +102,16 @@ def test_named_extensions_exist_in_the_installed_nbgrader():
     named_server = set(re.findall(r"nbgrader\.server_extensions\.[a-z_]+", text))
     assert named_plugins and named_plugins <= plugins, named_plugins - plugins
     assert named_server and named_server <= server_extensions, named_server - server_extensions
+
+
+def test_student_environment_pins_are_those_of_requirements():
+    """The students' servers (``pip install "./[student,hub]"``) run the versions the course is tested with."""
+    import tomllib
+
+    extras = tomllib.loads((FOLDER.parents[3] / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = dict(re.findall(r"^([A-Za-z0-9_.\-\[\]]+)==(\S+)", (FOLDER.parents[3] / "requirements.txt").read_text(),
+                           re.M))
+    assert any(requirement.startswith("jupyterhub==") for requirement in extras["hub"])
+    for requirement in extras["student"] + extras["hub"]:
+        name, version = requirement.split("==")
+        assert pins.get(name) == version, (requirement, pins.get(name))

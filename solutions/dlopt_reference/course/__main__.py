@@ -13,6 +13,8 @@ Commands (run from the course root, or pass ``--root``):
   (scores identical to ``nbgrader autograde``); ``bench-grading`` (see ``grade_class.py``)
 - ``import-submissions A PATH [--roster CSV] [--dry-run]``  place Canvas/Moodle downloads (a folder or a zip)
   into ``submitted/`` for ``grade`` (see ``import_submissions.py``)
+- ``hub-setup --grader USER --student-env DIR [--exchange DIR] [--db-url URL]``  (as root) lay out a
+  JupyterHub course on one machine: owners, modes, the exchange, both nbgrader configs (see ``hub_setup.py``)
 - ``export A... --csv F [--roster R] [--missing-as-zero]``  scores for an LMS and, beside them, the
   diagnoses (see ``export.py``)
 """
@@ -52,6 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--force", action="store_true",
                      help="replace dlopt-VERSION (folder and zip) if it was already released")
     add_grading_commands(commands)
+    hub = commands.add_parser("hub-setup", help="(as root) lay out a JupyterHub course on one machine",
+                              description="Give the course folder to the grader's account (mode 700), make the "
+                                          "exchange (root, 1777), write the grader's and the student environment's "
+                                          "nbgrader configs, turn the instructor extensions off in the student "
+                                          "environment, then check that no other account can reach the course.")
+    hub.add_argument("--grader", required=True, help="the account that owns the course and runs the course service")
+    hub.add_argument("--student-env", type=Path, required=True, help="the students' environment (a venv)")
+    hub.add_argument("--exchange", type=Path, default=Path("/srv/nbgrader/exchange"), help="nbgrader's exchange")
+    hub.add_argument("--db-url", default=None, help="the gradebook (default: SQLite in the course folder)")
     example = commands.add_parser("feedback-example", help="regenerate the grading page's feedback example")
     example.add_argument("--check", action="store_true", help="only compare with the committed file (exit 1 if stale)")
     args = parser.parse_args(argv)
@@ -68,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         return release(root, args.version, args.out if args.out is not None else root / "dist",
                        strict=not args.no_strict, force=args.force)
+    if args.command == "hub-setup":
+        from .hub_setup import HubSetupError, hub_setup
+
+        try:
+            return hub_setup(root, args.grader, args.student_env.resolve(), args.exchange, args.db_url)
+        except HubSetupError as error:
+            print(f"hub-setup: {error}", file=sys.stderr)
+            return 2
     if args.command == "feedback-example":
         from .feedback_example import EXAMPLE_PATH, feedback_example
 

@@ -49,7 +49,8 @@ from typing import Iterable
 
 from .integrity import (INCIDENTS_NAME, GradebookGuard, Incident, append_incidents, check_isolation, one_line,
                         read_incidents, sqlite_snapshot)
-from .intake import read_submission, read_timestamp
+from .intake import SECRET_NAME, read_submission, read_timestamp
+from .permissions import DEFAULT_EXCHANGE, course_exposures
 from .import_submissions import add_import_command, import_submissions
 
 #: Test hook: the parent raises :class:`SimulatedCrash` right after this many merges (resumability tests).
@@ -128,6 +129,22 @@ def load_course(root: Path, extra: Iterable[str] = ()):
             return app.config, app.coursedir
         finally:
             sys.path[:] = saved_path
+
+
+def shared_machine_exposures(config, coursedir) -> list[str]:
+    """What of the course other accounts can reach, when it shares its machine with students.
+
+    The sign of a shared machine is the course's nbgrader exchange existing here (students fetch and submit
+    through it with their own accounts). Elsewhere (an instructor's laptop, an LMS class) the list is empty.
+    """
+    exchange = Path(config.Exchange.root if "Exchange" in config and "root" in config.Exchange
+                    else DEFAULT_EXCHANGE)
+    if not exchange.is_dir():
+        return []
+    import dlopt_reference
+
+    return course_exposures(Path(coursedir.root), _sqlite_path(coursedir.db_url),
+                            Path(dlopt_reference.__file__).parent, exchange / coursedir.course_id / "inbound")
 
 
 def _sqlite_path(db_url: str) -> Path | None:
@@ -210,7 +227,7 @@ def _prepare(config, coursedir, student: str, assignment: str, notebooks: list[s
             return None, f"{name}.ipynb: nbgrader cannot grade it ({type(error).__name__}: {str(error)[:200]})", notes
         sanitized[name] = nbformat.writes(notebook)
     timestamp = found.timestamp.isoformat() if found.timestamp else None
-    return {"notebooks": sanitized, "timestamp": timestamp}, None, notes
+    return {"notebooks": sanitized, "timestamp": timestamp, "secret": found.secret}, None, notes
 
 
 # --------------------------------------------------------------------------------------------------
@@ -362,6 +379,8 @@ def _merge(config, coursedir, student: str, assignment: str, prepared: dict, res
         nbformat.write(notebook, partial / f"{name}.ipynb")
     if prepared["timestamp"]:
         (partial / "timestamp.txt").write_text(timestamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z").strip())
+    if prepared.get("secret"):  # generate_feedback copies it on; release_feedback names the page with it
+        (partial / SECRET_NAME).write_text(prepared["secret"])
     os.replace(partial, destination)
 
 
@@ -524,6 +543,12 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
                                 "kernel must offer; --allow-weak-isolation runs without that boundary (never for "
                                 "a real class)")
     config, coursedir = load_course(root)
+    exposures = shared_machine_exposures(config, coursedir)
+    if exposures:
+        raise GradingSetupError(
+            "this course's exchange is on this machine, so students have accounts here, and they can reach the "
+            "course:\n  - " + "\n  - ".join(exposures) + f"\nRun hub-setup (README: 'Many students: JupyterHub') "
+            f"as root, or close the course yourself (chmod 700 {root})")
     import warnings
 
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy's SAWarnings from nbgrader's gradebook code

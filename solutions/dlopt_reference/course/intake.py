@@ -1,7 +1,8 @@
 """Read a submission folder as hostile input: only its notebooks, only as regular files, never through a link.
 
 ``grade`` never copies a submission folder and never runs anything from it: it reads the bytes of each
-``<notebook>.ipynb`` it expects (and ``timestamp.txt``) with :func:`read_regular_file`, which refuses
+``<notebook>.ipynb`` it expects (and ``timestamp.txt``, and the exchange's ``submission_secret.txt``, a hexadecimal
+string that names the feedback page) with :func:`read_regular_file`, which refuses
 
 - a path with a symbolic link anywhere below the course's ``submitted/`` folder (a link to the model
   answer, to another student's folder, to the gradebook);
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,9 @@ from pathlib import Path
 #: The largest notebook ``grade`` reads (a notebook with outputs cleared is a few hundred kB).
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_TIMESTAMP_BYTES = 100
+#: nbgrader's exchange puts a random secret beside each submission; the feedback's file name is its hash.
+SECRET_NAME = "submission_secret.txt"
+MAX_SECRET_BYTES = 1024
 
 
 class RefusedFile(ValueError):
@@ -93,6 +98,7 @@ class Submission:
 
     notebooks: dict[str, bytes] = field(default_factory=dict)  # notebook name (no .ipynb) -> its bytes
     timestamp: datetime.datetime | None = None
+    secret: str | None = None  # the exchange's submission_secret.txt: names the feedback file for fetch_feedback
     refused: list[str] = field(default_factory=list)           # files refused, and why
     ignored: list[str] = field(default_factory=list)           # other files handed in (never used)
 
@@ -132,7 +138,16 @@ def read_submission(submitted_root: Path, student: str, assignment: str, noteboo
         pass
     except Exception as error:  # noqa: BLE001 (any text that is not a time, e.g. one that overflows, is refused)
         found.refused.append(f"timestamp.txt: not a time ({type(error).__name__})")
-    expected = {f"{name}.ipynb" for name in notebooks} | {"timestamp.txt"}
+    try:
+        secret = read_regular_file(submitted_root, f"{folder}/{SECRET_NAME}", MAX_SECRET_BYTES).decode("ascii").strip()
+        if not re.fullmatch(r"[0-9a-f]{1,256}", secret):
+            raise ValueError("not a hexadecimal secret")
+        found.secret = secret
+    except FileNotFoundError:
+        pass
+    except (RefusedFile, UnicodeDecodeError, ValueError) as error:
+        found.refused.append(f"{SECRET_NAME}: {error}")
+    expected = {f"{name}.ipynb" for name in notebooks} | {"timestamp.txt", SECRET_NAME}
     try:
         for entry in os.scandir(Path(submitted_root) / student / assignment):
             if entry.name not in expected:

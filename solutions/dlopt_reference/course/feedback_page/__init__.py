@@ -28,5 +28,7 @@ def configure(c) -> None:
     from .preprocessor import FeedbackPage
 
     c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, FeedbackPage]
-    c.HTMLExporter.template_name = TEMPLATE_NAME
-    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
+    # Only the exporter of generate_feedback (its parent): the formgrader renders submissions with an
+    # HTMLExporter of its own and its "formgrade" template, which a class-wide setting would replace.
+    c.GenerateFeedback.HTMLExporter.template_name = TEMPLATE_NAME
+    c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
