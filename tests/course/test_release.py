@@ -29,13 +29,24 @@ from dlopt_reference.course.release import STUDENT_PACKAGES, check_archive, chec
 VERSION = "2026.1"
 
 
+STALE_MARK = "stale-from-an-earlier-release.txt"
+
+
 @pytest.fixture(scope="module")
 def released(built_book, course_root, tmp_path_factory):
-    """``(out folder, completed process)`` of one release run into a temporary ``--out``."""
+    """``(out folder, completed process)`` of one release run into a temporary ``--out``.
+
+    The version was released there before (a stale folder and archive of the same name are planted), so this
+    one run is also the test of ``--force``: the new bundle replaces both (the tests below check it is whole).
+    """
     out = tmp_path_factory.mktemp("dist")
+    (out / f"dlopt-{VERSION}").mkdir()
+    (out / f"dlopt-{VERSION}" / STALE_MARK).write_text("an earlier release's file")
+    with zipfile.ZipFile(out / f"dlopt-{VERSION}.zip", "w") as stale:
+        stale.writestr(f"dlopt-{VERSION}/{STALE_MARK}", "an earlier release's archive")
     result = subprocess.run(
         [sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root),
-         "release", "--version", VERSION, "--out", str(out)],
+         "release", "--version", VERSION, "--out", str(out), "--force"],
         cwd=course_root, capture_output=True, text=True, timeout=1800,
     )
     return out, result
@@ -81,6 +92,14 @@ def test_the_archive_holds_exactly_the_bundle_folder(released, bundle):
         members = {info.filename: zipped.read(info) for info in zipped.infolist() if not info.is_dir()}
     assert sorted(members) == sorted(files)
     assert members == files
+
+
+def test_force_replaced_the_earlier_release_of_the_version(released, bundle):
+    out, _ = released
+    assert not (bundle / STALE_MARK).exists()
+    with zipfile.ZipFile(out / f"{bundle.name}.zip") as zipped:
+        names = zipped.namelist()
+    assert f"{bundle.name}/{STALE_MARK}" not in names and f"{bundle.name}/README.txt" in names
 
 
 def _digest(folder: Path) -> dict[str, str]:
