@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -163,3 +164,19 @@ def test_the_link_check_finds_a_broken_link_and_a_broken_anchor(tmp_path):
     (tmp_path / "b.html").write_text('<p id="there">b</p>')
     assert broken_links(tmp_path.resolve()) == ["a.html: b.html#nowhere (no such anchor)",
                                                 "a.html: missing.html (no such file)"]
+
+
+@pytest.mark.parametrize("chapter", sorted(path.stem for path in
+                                           (Path(__file__).resolve().parents[2] / "book").glob("[0-9][0-9]_*.md")))
+def test_each_chapter_page_offers_its_notebook_on_the_students_functions(html, chapter):
+    """The page's download link reaches a notebook with no reference import (its leaks: the test above)."""
+    import nbformat
+
+    page = (html / "book" / f"{chapter}.html").read_text(encoding="utf-8")
+    links = re.findall(rf'href="(\.\./_downloads/[0-9a-f]+/{chapter}_chapter\.ipynb)"', page)
+    assert len(links) == 1, f"{chapter}.html links its notebook {len(links)} times"
+    notebook = nbformat.read(html / "book" / links[0], as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.metadata["dlopt"] == {"chapter": chapter}
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    assert "functions_from(" in code and "dlopt_reference" not in code

@@ -16,7 +16,9 @@ folders redirected into the temporary folder so that no other kernel spec or sta
   stubs: the only errors are in the ``*_visible`` cells and say "not implemented yet";
 - each model answer (the release with the solutions filled in) runs without any error and every
   visible check prints its ✓ line;
-- no visible cell writes to stderr.
+- no visible cell writes to stderr;
+- two chapters, downloaded as notebooks, run there on a student's own functions (model answers in the
+  student's assignment folders), and name a function the student has not written yet.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from dlopt_reference.course.chapter_notebooks import chapter_file_name, chapter_notebook, function_homes
 from dlopt_reference.course.notebooks import source_assignments, student_version
 from dlopt_reference.course.submissions import model_answer
 
@@ -245,3 +248,54 @@ def test_model_answer_runs_and_passes_visible_checks(executed, student_venv, ass
             if _stream(cell, "stderr"):
                 problems.append(f"{_describe(index, cell)}: writes to stderr: {_stream(cell, 'stderr')[:300]}")
     assert not problems, f"{assignment} (model answer):\n" + "\n".join(problems)
+
+
+#: two chapters run in the student environment on a student's own functions (the model answers)
+CHAPTERS = ("02_momentum", "03_nesterov")
+
+
+@pytest.fixture(scope="session")
+def chapters_run(student_venv, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
+    """``{name: executed notebook}``: the downloadable notebooks of :data:`CHAPTERS`, next to a student's folders
+    ``01_sgd/``, ``02_momentum/``, ``03_nesterov/`` holding model answers; and ``03_nesterov (stub)``, the same
+    chapter with ``03_nesterov`` left as released."""
+    python, env = student_venv
+    homes = function_homes(COURSE_ROOT)
+    jobs = []
+    for kind in ("model", "stub"):
+        folder = tmp_path_factory.mktemp(f"chapters-{kind}")
+        for assignment in ("01_sgd", "02_momentum", "03_nesterov"):
+            source = nbformat.read(COURSE_ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+            release = student_version(source)
+            mine = release if (kind == "stub" and assignment == "03_nesterov") else model_answer(source, release)
+            (folder / assignment).mkdir()
+            nbformat.write(mine, folder / assignment / f"{assignment}.ipynb")
+        for chapter in (CHAPTERS if kind == "model" else ("03_nesterov",)):
+            name = chapter_file_name(chapter)
+            nbformat.write(chapter_notebook(COURSE_ROOT / "book" / f"{chapter}.md", homes), folder / name)
+            jobs.append((str(folder / name), str(folder / f"{chapter}.executed.ipynb")))
+    driver = tmp_path_factory.mktemp("chapters-driver") / "driver.py"
+    driver.write_text(DRIVER)
+    result = subprocess.run([str(python), str(driver), json.dumps(jobs), PROBE], env=env, capture_output=True,
+                            text=True, timeout=1800)
+    assert result.returncode == 0, f"running the chapters failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
+    names = [*(f"{chapter}" for chapter in CHAPTERS), "03_nesterov (stub)"]
+    return {name: nbformat.read(target, as_version=4) for name, (_, target) in zip(names, jobs)}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_chapter_runs_on_the_students_own_functions(chapters_run, student_venv, chapter):
+    cells = _code_cells(chapters_run[chapter], student_venv[0])
+    errors = [f"{_describe(index, cell)}: {error[:300]}" for index, cell in enumerate(cells) for error in _errors(cell)]
+    assert not errors, f"{chapter} on the model answers:\n" + "\n".join(errors)
+    assert any("functions_from(" in cell.source for cell in cells)
+    assert sum(1 for cell in cells if cell.outputs) > 5  # it ran: printed lines and figures
+
+
+def test_a_chapter_names_the_function_not_written_yet(chapters_run, student_venv):
+    cells = _code_cells(chapters_run["03_nesterov (stub)"], student_venv[0])
+    errors = [error for cell in cells for error in _errors(cell)]
+    assert errors, "a chapter on an unwritten function ran without an error"
+    assert errors[0].startswith("NotWrittenYet: nesterov_")
+    assert "is not written yet: it still raises NotImplementedError in" in errors[0]
+    assert "03_nesterov/03_nesterov.ipynb" in errors[0]

@@ -1,4 +1,5 @@
-"""Build the book (the student edition): student pages for the exercises, then Jupyter Book."""
+"""Build the book (the student edition): student pages for the exercises, the chapters as notebooks on the
+student's own functions, then Jupyter Book."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 
+from .chapter_notebooks import NOTEBOOKS_DIR, write_chapter_notebooks
 from .execute import pre_execute
 from .notebooks import source_assignments, student_version
 
@@ -70,6 +72,9 @@ def build_book(course_root: Path, *, strict: bool = True, extra_args: tuple[str,
     course_root = Path(course_root)
     pages = write_student_pages(course_root)
     print(f"wrote {len(pages)} student exercise pages into {GENERATED_DIR}", flush=True)
+    notebooks = write_chapter_notebooks(course_root)
+    print(f"wrote {len(notebooks)} chapter notebooks on the student's own functions into {NOTEBOOKS_DIR}",
+          flush=True)
     if workers != 1:
         pre_execute(course_root, workers)
     command = [*jupyter_book_command(), "build", str(course_root)]
