@@ -34,3 +34,5 @@ except ImportError:
     pass
 else:
     _configure_feedback(c)
+    # `nbgrader zip_collect` reads Canvas and Moodle download names (lms_collector's docstring says how).
+    c.ZipCollectApp.collector_plugin = "dlopt_reference.course.lms_collector.LmsCollector"
