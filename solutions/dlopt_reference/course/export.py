@@ -14,7 +14,10 @@ submissions it could not grade, the incidents):
   ``student, assignment, kind, check, detail``, where ``kind`` is ``failed check`` (``check`` is the
   grade id, ``detail`` the grader's diagnosis), ``not graded`` (the reason ``grade`` gave),
   ``no submission``, ``not graded yet``, ``needs manual grading``, ``incident`` (what the submission
-  attempted and was refused) or ``not in roster``.
+  attempted and was refused) or ``not in roster``;
+- **Canvas** (``--canvas``, with ``--roster``): the scores in the columns of Canvas's gradebook CSV, ready for
+  its *Import* (see :func:`write_canvas`); ``--canvas-assignment 01_sgd=1234`` names an assignment's
+  Canvas id.
 """
 
 from __future__ import annotations
@@ -199,6 +202,45 @@ def write_scores(table: ClassTable, path: Path) -> None:
         writer.writerows(table.rows)
 
 
+#: The first columns of Canvas's gradebook CSV (its export, and the file its import reads back).
+CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+CANVAS_POINTS = "    Points Possible"  # as Canvas's own export writes it
+
+
+def canvas_column(assignment: str, canvas_ids: dict[str, str]) -> str:
+    """An assignment's column: ``"01_sgd (1234)"`` with its Canvas id (Canvas then matches the assignment by
+    id), else its name (Canvas matches it by name, or makes a new assignment of that name)."""
+    return f"{assignment} ({canvas_ids[assignment]})" if assignment in canvas_ids else assignment
+
+
+def write_canvas(table: ClassTable, path: Path, canvas_ids: dict[str, str] | None = None) -> list[str]:
+    """Write the scores as a Canvas gradebook CSV; return the students left out (no LMS id).
+
+    The columns of Canvas's gradebook export, ``Student, ID, SIS User ID, SIS Login ID, Section``, then one
+    per assignment; the second row is Canvas's ``Points Possible`` row. A student is identified by the
+    ``SIS User ID`` (the roster's ``lms_id``); a student without one cannot be matched and is left out. An
+    empty score stays empty: Canvas's import leaves such a cell unchanged (0 would be a grade). No total:
+    Canvas computes its own.
+    """
+    if not table.with_lms_id:
+        raise ExportError("a Canvas CSV needs the students' SIS user ids: pass --roster")
+    canvas_ids = canvas_ids or {}
+    unknown = sorted(set(canvas_ids) - set(table.assignments))
+    if unknown:
+        raise ExportError(f"--canvas-assignment names {', '.join(unknown)}, not among the exported assignments")
+    columns = [canvas_column(assignment, canvas_ids) for assignment in table.assignments]
+    left_out = [row["student"] for row in table.rows if not row["lms_id"]]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CANVAS_COLUMNS + columns)
+        writer.writerow([CANVAS_POINTS, "", "", "", ""]
+                        + [f"{table.points_possible[assignment]:g}" for assignment in table.assignments])
+        for row in table.rows:
+            if row["lms_id"]:
+                writer.writerow([row["student"], "", row["lms_id"], "", ""] + [row[a] for a in table.assignments])
+    return left_out
+
+
 def write_diagnoses(table: ClassTable, path: Path) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=DIAGNOSIS_COLUMNS)
@@ -211,13 +253,30 @@ def default_diagnoses_path(scores: Path) -> Path:
     return scores.with_name(f"{scores.stem}.diagnoses.csv")
 
 
+def parse_canvas_ids(pairs: list[str]) -> dict[str, str]:
+    """``["01_sgd=1234", ...]`` -> ``{"01_sgd": "1234"}`` (a Canvas assignment id is a number)."""
+    ids = {}
+    for pair in pairs:
+        assignment, _, number = pair.partition("=")
+        if not assignment or not number.isdigit():
+            raise ExportError(f"--canvas-assignment {pair!r}: write ASSIGNMENT=CANVAS_ID, e.g. 01_sgd=1234")
+        ids[assignment] = number
+    return ids
+
+
 def export(root: Path, assignments: list[str], scores: Path, diagnoses: Path | None = None,
-           roster: Path | None = None, missing_as_zero: bool = False) -> tuple[ClassTable, Path]:
-    """Write the scores and the diagnoses files; return the table and the diagnoses file's path."""
+           roster: Path | None = None, missing_as_zero: bool = False, canvas: Path | None = None,
+           canvas_ids: dict[str, str] | None = None) -> tuple[ClassTable, Path]:
+    """Write the scores and the diagnoses files (and, with ``canvas``, a Canvas gradebook CSV); return the
+    table and the diagnoses file's path."""
     diagnoses = default_diagnoses_path(scores) if diagnoses is None else Path(diagnoses)
     if Path(diagnoses).resolve() == Path(scores).resolve():
         raise ExportError(f"the scores and the diagnoses would both be written to {scores}")
+    if canvas is not None and roster is None:
+        raise ExportError("a Canvas CSV needs the students' SIS user ids: pass --roster")
     table = class_table(root, assignments, read_roster(roster) if roster is not None else None, missing_as_zero)
     write_scores(table, scores)
     write_diagnoses(table, diagnoses)
+    if canvas is not None:
+        write_canvas(table, canvas, canvas_ids)
     return table, diagnoses

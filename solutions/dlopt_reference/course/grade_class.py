@@ -753,6 +753,11 @@ def add_grading_commands(commands) -> None:
                              "column and a row for every student of the roster")
     export.add_argument("--missing-as-zero", action="store_true",
                         help="write 0, not an empty cell, for a missing or ungraded submission")
+    export.add_argument("--canvas", type=Path, default=None,
+                        help="also write the scores as a Canvas gradebook CSV (needs --roster: its lms_id is the SIS "
+                             "User ID)")
+    export.add_argument("--canvas-assignment", action="append", default=[], metavar="ASSIGNMENT=CANVAS_ID",
+                        help="the Canvas id of an assignment, for its column in --canvas (repeatable)")
     bench = commands.add_parser("bench-grading", help="time stock sequential autograde against `grade` (on copies)")
     bench.add_argument("--root", type=Path, default=argparse.SUPPRESS, help="the course root (with exercises/)")
     bench.add_argument("--students", type=int, default=6, help="students per assignment (default 6)")
@@ -776,17 +781,19 @@ def run_grading_command(args, root: Path, parser) -> int:
         return import_submissions(root, args.assignment, args.download, roster_csv=args.roster,
                                   dry_run=args.dry_run, force=args.force)
     if args.command == "export":
-        from .export import ExportError, export
+        from .export import ExportError, export, parse_canvas_ids
 
         try:
             table, diagnoses = export(root, args.assignments, args.csv, args.diagnoses, args.roster,
-                                      args.missing_as_zero)
+                                      args.missing_as_zero, args.canvas, parse_canvas_ids(args.canvas_assignment))
         except ExportError as error:
             print(f"export: {error}", file=sys.stderr)
             return 2
         empty = sum(1 for row in table.rows for a in table.assignments if row[a] == "")
         print(f"wrote {args.csv}: {len(table.rows)} student(s), {empty} empty (ungraded or missing) score(s)")
         print(f"wrote {diagnoses}: {len(table.diagnoses)} diagnosis row(s)")
+        if args.canvas is not None:
+            print(f"wrote {args.canvas}: Canvas gradebook CSV, the students with an LMS id")
         unlisted = [row["student"] for row in table.rows if table.with_lms_id and not row["lms_id"]]
         if unlisted:
             print(f"no LMS id for {len(unlisted)} student(s) (not in the roster): {', '.join(unlisted)}")
