@@ -63,13 +63,6 @@ ACCOUNTS = {"grader-dlopt": "dlopthub-grader", "instructor1": "dlopthub-teacher"
             "student1": "dlopthub-ada", "student2": "dlopthub-ben"}
 GRADER, INSTRUCTOR, ADA, BEN = ACCOUNTS.values()
 
-#: the install block's lines this test replaces with an equivalent (the reason is the function's docstring)
-INSTALL_EQUIVALENTS = {
-    "runuser -u grader-dlopt -- git clone": "copy_checkout",
-    "runuser -u grader-dlopt -- bash -c 'cd ~/dlopt && python3 -m venv .venv": "grader_env_from_this_run",
-    "npm install --global configurable-http-proxy": "proxy_from_ci_node",
-}
-
 pytestmark = pytest.mark.slow
 
 
@@ -179,6 +172,14 @@ def proxy_from_ci_node(course: Path) -> None:
         pytest.fail(f"no {PROXY}: .ci/run installs it (npm ci --prefix .ci/node)")
 
 
+#: the install block's lines this test replaces with an equivalent (the reason is the function's docstring)
+INSTALL_EQUIVALENTS = {
+    "runuser -u grader-dlopt -- git clone": copy_checkout,
+    "runuser -u grader-dlopt -- bash -c 'cd ~/dlopt && python3 -m venv .venv": grader_env_from_this_run,
+    "npm install --global configurable-http-proxy": proxy_from_ci_node,
+}
+
+
 # -- the hub ------------------------------------------------------------------------------------------------------
 class Hub:
     def __init__(self, base: Path):
@@ -215,7 +216,7 @@ class Hub:
         for line in lines[1:]:
             equivalent = next((f for start, f in INSTALL_EQUIVALENTS.items() if line.startswith(start)), None)
             if equivalent is not None:
-                globals()[equivalent](self.course)
+                equivalent(self.course)
                 continue
             assert line.startswith("python3 -m venv /opt/dlopt-student"), f"a README install line this test " \
                 f"does not know: {line}"
