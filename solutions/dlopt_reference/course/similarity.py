@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import concurrent.futures
 import csv
 import html
 import io
@@ -30,6 +31,7 @@ import json
 import os
 import re
 import tokenize
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -52,28 +54,26 @@ class SimilarityError(ValueError):
     """An assignment the course does not have, or one without any submission."""
 
 
-def _names(node: ast.AST, context: type) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, context)}
-
-
 def _effects(statement: ast.stmt) -> tuple[set[str], set[str], bool]:
     """``(reads, writes, barrier)`` of a statement; a barrier (control flow, calls of unknown functions) stays put."""
     if isinstance(statement, (ast.Import, ast.ImportFrom)):
         return set(), {(a.asname or a.name).split(".")[0] for a in statement.names} - KEPT_NAMES, False
-    simple = isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr))
-    writes = (_names(statement, ast.Store) | _names(statement, ast.Del)) - KEPT_NAMES
-    reads = _names(statement, ast.Load) - KEPT_NAMES
+    if not isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr)):
+        return set(), set(), True
+    reads, writes = set(), set()
     for node in ast.walk(statement):
-        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
-            writes |= _names(node.value, ast.Load)
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Name):
+            (reads if isinstance(node.ctx, ast.Load) else writes).add(node.id)
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+            writes |= {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Call):
             target = node.func
             if isinstance(target, ast.Attribute):
-                if isinstance(target.value, ast.Name) and target.value.id not in KEPT_NAMES:
+                if isinstance(target.value, ast.Name):
                     writes.add(target.value.id)
             elif not (isinstance(target, ast.Name) and target.id in KEPT_NAMES):
-                simple = False
-    return reads, writes, not simple
+                return set(), set(), True
+    return reads - KEPT_NAMES, writes - KEPT_NAMES, False
 
 
 _NAME = re.compile(r"Name\('(\w+)'")
@@ -100,24 +100,29 @@ class _Normaliser(ast.NodeTransformer):
         effects = [_effects(s) for s in body]
         before = {j: {i for i in range(j) if effects[i][2] or effects[j][2] or effects[i][1] & (
             effects[j][0] | effects[j][1]) or effects[j][1] & effects[i][0]} for j in range(len(body))}
-        dumps = [ast.dump(s, annotate_fields=False) for s in body]
+        dumps: dict[int, str] = {}
         local: dict[str, str] = {}
+        placed: list[int] = []
+        scanned = 0
+
+        def dump(j: int) -> str:
+            if j not in dumps:
+                dumps[j] = ast.dump(body[j], annotate_fields=False)
+            return dumps[j]
 
         def key(j: int) -> str:
-            def name(match):
-                word = match.group(1)
-                known = word if word in self.kept else self.names.get(word) or local.get(word, "_")
-                return f"Name('{known}'"
-            return _NAME.sub(name, dumps[j])
+            nonlocal scanned
+            for i in placed[scanned:]:
+                for word in _NAME.findall(dump(i)):
+                    if word not in self.kept and word not in self.names:
+                        local.setdefault(word, f"L{len(local)}")
+            scanned = len(placed)
+            return _NAME.sub(lambda m: "Name('%s'" % (m.group(1) if m.group(1) in self.kept else self.names.get(
+                m.group(1)) or local.get(m.group(1), "_")), dump(j))
 
-        placed: list[int] = []
         while len(placed) < len(body):
             ready = [j for j in range(len(body)) if j not in placed and before[j] <= set(placed)]
-            chosen = min(ready, key=lambda j: (key(j), j))
-            placed.append(chosen)
-            for word in _NAME.findall(dumps[chosen]):
-                if word not in self.kept and word not in self.names:
-                    local.setdefault(word, f"L{len(local)}")
+            placed.append(ready[0] if len(ready) == 1 else min(ready, key=lambda j: (key(j), j)))
         return [body[j] for j in placed]
 
     def _order_blocks(self, node):
@@ -180,12 +185,26 @@ def _fallback_tokens(code: str) -> list[str]:
     return [names.setdefault(w, f"v{len(names)}") if w.isidentifier() and w not in keywords else w for w in words]
 
 
+def _hash(tokens: list[str]) -> int:
+    data = "\x1f".join(tokens).encode()
+    return zlib.crc32(data) << 32 | zlib.adler32(data)
+
+
 def fingerprints(code: str) -> set[int]:
-    """The hashed ``K``-grams of the normalised tokens (the whole stream if shorter)."""
+    """The hashed ``K``-grams of the normalised tokens (the whole stream if shorter); the same in every process."""
     tokens = normalised_tokens(code)
     if len(tokens) < K:
-        return {hash(tuple(tokens))} if tokens else set()
-    return {hash(tuple(tokens[i:i + K])) for i in range(len(tokens) - K + 1)}
+        return {_hash(tokens)} if tokens else set()
+    return {_hash(tokens[i:i + K]) for i in range(len(tokens) - K + 1)}
+
+
+def answer_prints(stub_prints: dict[str, set[int]], cells: dict[str, str]) -> set[tuple[str, int]]:
+    """A submission's ``(grade_id, fingerprint)`` pairs, the released stub's fingerprints taken out."""
+    return {(g, f) for g, stub in stub_prints.items() for f in fingerprints(cells.get(g, "")) - stub}
+
+
+def _prints_job(job):
+    return answer_prints(*job)
 
 
 def _source(cell: dict) -> str:
@@ -228,12 +247,9 @@ class Report:
     students: dict[str, int] = field(default_factory=dict)  # assignment -> submissions compared
 
 
-def compare_assignment(assignment: str, stubs: dict[str, str], answers: dict[str, dict[str, str]],
+def compare_assignment(assignment: str, stubs: dict[str, str], prints: dict[str, set[tuple[str, int]]],
                        threshold: float = THRESHOLD) -> list[Pair]:
-    """The pairs of ``answers`` (``{student: {grade_id: code}}``) scoring at least ``threshold``."""
-    stub_prints = {grade_id: fingerprints(code) for grade_id, code in stubs.items()}
-    prints = {student: {(g, f) for g in stubs for f in fingerprints(cells.get(g, "")) - stub_prints[g]}
-              for student, cells in answers.items()}
+    """The pairs of students (``prints``: their :func:`answer_prints`) scoring at least ``threshold``."""
     frequency = Counter(f for held in prints.values() for f in held)
     common = max(COMMON_MIN, COMMON_FRACTION * len(prints))
     prints = {s: {f for f in held if frequency[f] <= common} for s, held in prints.items()}
@@ -257,11 +273,16 @@ def compare_assignment(assignment: str, stubs: dict[str, str], answers: dict[str
     return sorted(pairs, key=lambda p: (-p.score, p.student_a, p.student_b))
 
 
-def similarity(course_root: Path, assignments: list[str], threshold: float = THRESHOLD) -> Report:
-    """Compare every submission of each assignment of the course at ``course_root`` with every other."""
+def similarity(course_root: Path, assignments: list[str], threshold: float = THRESHOLD,
+               workers: int | None = None) -> Report:
+    """Compare every submission of each assignment of the course at ``course_root`` with every other.
+
+    Submissions are read here; their fingerprints are computed by ``workers`` processes (default: all cores).
+    """
     root = Path(course_root)
     submitted = root / "submitted"
-    report = Report()
+    report, classes = Report(), []
+    workers = (os.cpu_count() or 1) if workers is None else workers
     for assignment in assignments:
         source = root / "exercises" / assignment / f"{assignment}.ipynb"
         if not re.fullmatch(r"[\w.-]+", assignment) or not source.is_file():
@@ -289,7 +310,17 @@ def similarity(course_root: Path, assignments: list[str], threshold: float = THR
         if not answers:
             raise SimilarityError(f"no submissions of {assignment} in {submitted}")
         report.students[assignment] = len(answers)
-        report.pairs.extend(compare_assignment(assignment, stubs, answers, threshold))
+        classes.append((assignment, stubs, answers))
+    stub_prints = {a: {g: fingerprints(code) for g, code in stubs.items()} for a, stubs, _ in classes}
+    jobs = [(stub_prints[a], cells) for a, _, answers in classes for cells in answers.values()]
+    if workers > 1 and len(jobs) > 200:
+        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+            results = iter(list(pool.map(_prints_job, jobs, chunksize=64)))
+    else:
+        results = iter(map(_prints_job, jobs))
+    for assignment, stubs, answers in classes:
+        prints = {student: next(results) for student in answers}
+        report.pairs.extend(compare_assignment(assignment, stubs, prints, threshold))
     report.pairs.sort(key=lambda p: (-p.score, p.assignment, p.student_a, p.student_b))
     return report
 
