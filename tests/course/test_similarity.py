@@ -60,7 +60,8 @@ def planted(tmp_path_factory, course_root):
     release = student_version(source)
     course.submit("hand_reordered", "01_sgd", model_answer(source, release, edit=HAND_REORDERED))
     families["01_sgd"]["hand_reordered"] = "model"
-    hostile = model_answer(source, release, edit=lambda gid, code: HOSTILE + code if gid == "minibatches_impl" else code)
+    hostile = model_answer(source, release,
+                           edit=lambda gid, code: HOSTILE + code if gid == "minibatches_impl" else code)
     course.submit("hostile_a", "01_sgd", hostile)
     course.submit("hostile_b", "01_sgd", hostile)
     families["01_sgd"].update(hostile_a="hostile", hostile_b="hostile")

@@ -58,7 +58,8 @@ def rename(code: str, rng: random.Random | None = None) -> str:
         if (token.type == tokenize.NAME and token.string in mapping and previous != "."
                 and token.start not in keywords):
             edits.append((token.start, token.end, mapping[token.string]))
-        if token.type == tokenize.STRING and token.string.lower().lstrip("rb").startswith("f") and token.start[0] == token.end[0]:
+        fstring = token.type == tokenize.STRING and token.string.lower().lstrip("rb").startswith("f")
+        if fstring and token.start[0] == token.end[0]:
             text = re.sub(r"\{(\w+)", lambda m: "{" + mapping.get(m.group(1), m.group(1)), token.string)
             edits.append((token.start, token.end, text))
         if token.type not in (tokenize.NL, tokenize.COMMENT):

@@ -768,10 +768,10 @@ def add_grading_commands(commands) -> None:
         "similarity", help="which submissions of an assignment were copied from one another (HTML report, CSV)",
         description="Compare the answer cells of every submission of ASSIGNMENT... (released stub subtracted; "
                     "formatting, comments, docstrings, variable names and the order of independent lines "
-                    "normalised away; code most of the class shares ignored) and report the pairs of students "
-                    "scoring at least --threshold: a CSV of pairs and one self-contained HTML page with the two "
-                    "students' code side by side. Independent right answers are not flagged: they agree on "
-                    "outputs, not on code. A submission that cannot be read is skipped and listed.")
+                    "normalised away; code more than a tenth of a large class shares ignored) and report the "
+                    "pairs of students scoring at least --threshold: a CSV of pairs and one self-contained HTML "
+                    "page with the two students' code side by side. Independent right answers are not flagged: "
+                    "they agree on outputs, not on code. A submission that cannot be read is skipped and listed.")
     sim.add_argument("assignments", nargs="+", metavar="ASSIGNMENT")
     sim.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=root_help)
     sim.add_argument("--html", type=Path, required=True, help="the report to write (one file, works offline)")

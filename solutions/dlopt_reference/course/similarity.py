@@ -17,6 +17,9 @@ are subtracted (a blank release pairs nobody), and so are those held by many sub
 the Jaccard index of the two students' remaining fingerprints over all answer cells together, so a cell
 weighs by its size. Candidate pairs come from an inverted index (fingerprint -> students), never from all
 pairs. Independent right answers agree on outputs, not on code: they share few rare fingerprints.
+Answers equal to the model answer are not set aside: the stub and the common-code filter suffice (the
+planted and synthetic classes of ``bench_similarity.py`` need nothing more), and two students handing in the
+model answer itself, in a class where few do, is worth a look.
 """
 
 from __future__ import annotations
