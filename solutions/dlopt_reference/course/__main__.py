@@ -17,6 +17,8 @@ Commands (run from the course root, or pass ``--root``):
   JupyterHub course on one machine: owners, modes, the exchange, both nbgrader configs (see ``hub_setup.py``)
 - ``export A... --csv F [--roster R] [--missing-as-zero]``  scores for an LMS and, beside them, the
   diagnoses (see ``export.py``)
+- ``similarity A... --html report.html [--csv pairs.csv] [--threshold T]``  which submissions were copied from
+  one another (see ``similarity.py``); ``bench-similarity`` (precision, recall and time; see ``bench_similarity.py``)
 """
 
 from __future__ import annotations

@@ -714,7 +714,7 @@ def grade_class(root: Path, assignments: list[str], workers: int | None = None, 
 # --------------------------------------------------------------------------------------------------
 # command line (registered by __main__.py)
 
-GRADING_COMMANDS = ("grade", "export", "bench-grading", "import-submissions")
+GRADING_COMMANDS = ("grade", "export", "bench-grading", "import-submissions", "similarity", "bench-similarity")
 
 
 def add_grading_commands(commands) -> None:
@@ -764,10 +764,64 @@ def add_grading_commands(commands) -> None:
     bench.add_argument("--assignments", nargs="+", default=None, help="default: every assignment")
     bench.add_argument("--workers", type=int, default=os.cpu_count(), help="worker processes (default: all cores)")
     bench.add_argument("--keep", action="store_true", help="keep the temporary courses")
+    sim = commands.add_parser(
+        "similarity", help="which submissions of an assignment were copied from one another (HTML report, CSV)",
+        description="Compare the answer cells of every submission of ASSIGNMENT... (released stub subtracted; "
+                    "formatting, comments, docstrings, variable names and the order of independent lines "
+                    "normalised away; code more than a tenth of a large class shares ignored) and report the "
+                    "pairs of students scoring at least --threshold: a CSV of pairs and one self-contained HTML "
+                    "page with the two students' code side by side. Independent right answers are not flagged: "
+                    "they agree on outputs, not on code. A submission that cannot be read is skipped and listed.")
+    sim.add_argument("assignments", nargs="+", metavar="ASSIGNMENT")
+    sim.add_argument("--root", type=Path, default=argparse.SUPPRESS, help=root_help)
+    sim.add_argument("--html", type=Path, required=True, help="the report to write (one file, works offline)")
+    sim.add_argument("--csv", type=Path, default=None, help="also write the pairs as CSV "
+                                                            "(assignment, student_a, student_b, score, cells)")
+    sim.add_argument("--threshold", type=float, default=None, help="report pairs scoring at least this "
+                                                                   "(0..1; default 0.6, tuned by bench-similarity)")
+    bsim = commands.add_parser("bench-similarity",
+                               help="precision and recall of `similarity` on planted copies, and its time on a "
+                                    "synthetic class (300 students x 10 assignments by default)")
+    bsim.add_argument("--root", type=Path, default=argparse.SUPPRESS, help="the course root (with exercises/)")
+    bsim.add_argument("--students", type=int, default=300, help="students of the synthetic class (default 300)")
+    bsim.add_argument("--keep", action="store_true", help="keep the temporary courses")
     add_import_command(commands)
 
 
+def run_similarity_command(args, root: Path, parser) -> int:
+    """``similarity`` and ``bench-similarity`` (see ``similarity.py`` and ``bench_similarity.py``)."""
+    if args.command == "bench-similarity":
+        from .bench_similarity import bench_similarity
+
+        if not (root / "exercises").is_dir():
+            parser.error(f"{root} has no exercises/; use --root")
+        return bench_similarity(root, students=args.students, keep=args.keep)
+    from .similarity import THRESHOLD, SimilarityError, similarity, write_csv, write_html
+
+    threshold = THRESHOLD if args.threshold is None else args.threshold
+    try:
+        report = similarity(root, args.assignments, threshold)
+    except SimilarityError as error:
+        print(f"similarity: {error}", file=sys.stderr)
+        return 2
+    write_html(report, args.html, threshold)
+    print(f"compared {', '.join(f'{a}: {n} submission(s)' for a, n in report.students.items())}")
+    print(f"{len(report.pairs)} pair(s) at or above {threshold:.2f}; wrote {args.html}")
+    for pair in report.pairs[:20]:
+        print(f"  {pair.score:.2f}  {pair.assignment}  {pair.student_a} & {pair.student_b}  ({', '.join(pair.cells)})")
+    if args.csv is not None:
+        write_csv(report, args.csv)
+        print(f"wrote {args.csv}")
+    if report.skipped:
+        print(f"not compared ({len(report.skipped)}):")
+        for line in report.skipped:
+            print(f"  {line}")
+    return 0
+
+
 def run_grading_command(args, root: Path, parser) -> int:
+    if args.command in ("similarity", "bench-similarity"):
+        return run_similarity_command(args, root, parser)
     if args.command == "bench-grading":
         from .bench_grading import bench_grading
 
