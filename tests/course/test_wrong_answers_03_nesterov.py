@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wrong_answers import HeldOut, WrongAnswer, catalogue_tests
+from wrong_answers import HeldOut, RightAnswer, WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "03_nesterov"
 _LOOKAHEAD_GRADIENT = "gradient = grad_fn(w + mu * velocity)"
@@ -53,6 +53,10 @@ HELD_OUT = [
 ]
 
 
+# Right answers written another way: full marks in every cell of their function.
+RIGHTS: list[RightAnswer] = []
+
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
  test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
- test_held_out_wrong_answer_is_caught) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT)
+ test_held_out_wrong_answer_is_caught, test_right_answer_written_differently_full_marks) = catalogue_tests(
+    ASSIGNMENT, CATALOGUE, held_out=HELD_OUT, rights=RIGHTS)

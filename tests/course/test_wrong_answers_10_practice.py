@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from wrong_answers import HeldOut, WrongAnswer, assert_caught, catalogue_tests, submissions_of
+from wrong_answers import HeldOut, RightAnswer, WrongAnswer, assert_caught, catalogue_tests, submissions_of
 
 ASSIGNMENT = "10_practice"
 FORWARD, BACKWARD = "layernorm_forward", "layernorm_backward"
@@ -100,9 +100,13 @@ HELD_OUT = [
             "the sign is lost", listed=True),
 ]
 
+# Right answers written another way: full marks in every cell of their function.
+RIGHTS: list[RightAnswer] = []
+
 (course, test_model_answer_full_marks_and_blank_zero, _, test_isolated_regrade_agrees_with_nbgrader,
- test_diagnoses_are_specific, test_held_out_wrong_answer_is_caught) = catalogue_tests(
-    ASSIGNMENT, CATALOGUE, group=submissions, held_out=HELD_OUT)
+ test_diagnoses_are_specific, test_held_out_wrong_answer_is_caught,
+ test_right_answer_written_differently_full_marks) = catalogue_tests(
+    ASSIGNMENT, CATALOGUE, group=submissions, held_out=HELD_OUT, rights=RIGHTS)
 
 
 @pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.id)

@@ -80,12 +80,30 @@ from dlopt_reference.course.submissions import combine_edits, model_answer, repl
 
 @dataclass(frozen=True)
 class WrongAnswer:
-    """The model answer of ``function`` with ``old`` replaced by ``new``; the feedback must say ``diagnosis``."""
+    """The model answer of ``function`` with ``old`` replaced by ``new``; the feedback must say ``diagnosis``.
+
+    ``partial``: an outcome task's wrong answer that solves some hidden instances; its hidden cell must
+    score more than zero and less than its points (and still say ``diagnosis``). Otherwise it scores zero.
+    """
 
     function: str
     old: str
     new: str
     diagnosis: str
+    partial: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.function}: {self.new.strip()[:60]}"
+
+
+@dataclass(frozen=True)
+class RightAnswer:
+    """The model answer of ``function`` with ``old`` replaced by ``new``, still right: full marks in every cell."""
+
+    function: str
+    old: str
+    new: str
 
     @property
     def id(self) -> str:
@@ -198,11 +216,13 @@ def held_out_submissions(held_out: list[WrongAnswer], group: Grouping = submissi
 
 
 def grade_catalogue(course_root: Path, workdir: Path, assignment: str, catalogue: list[WrongAnswer],
-                    group: Grouping = submissions_of, held_out: list[WrongAnswer] = ()) -> NbgraderCourse:
-    """Release ``assignment`` in a fresh course, submit model, blank and wrong answers, autograde, feedback.
+                    group: Grouping = submissions_of, held_out: list[WrongAnswer] = (),
+                    rights: list[RightAnswer] = ()) -> NbgraderCourse:
+    """Release ``assignment`` in a fresh course, submit model, blank, right and wrong answers, autograde, feedback.
 
     ``group`` says which wrong answers share a submission (default: :func:`submissions_of`); the
-    ``held_out`` wrong answers are grouped the same way into their own submissions.
+    ``held_out`` wrong answers are grouped the same way into their own submissions; each right answer
+    written another way is a submission of its own (``right_00``, ...).
     """
     course = NbgraderCourse.copy_of(course_root, workdir, [assignment])
     course.generate(assignment)
@@ -211,6 +231,9 @@ def grade_catalogue(course_root: Path, workdir: Path, assignment: str, catalogue
     source, release = course.source(assignment), course.release(assignment)
     course.submit("model", assignment, model_answer(source, release))
     course.submit("blank", assignment, release)
+    for number, right in enumerate(rights):
+        edit = replace_in_solution(f"{right.function}_impl", right.old, right.new)
+        course.submit(f"right_{number:02d}", assignment, model_answer(source, release, edit=edit))
     for student, wrongs in {**group(catalogue), **held_out_submissions(list(held_out), group)}.items():
         edit = combine_edits(*(replace_in_solution(f"{w.function}_impl", w.old, w.new) for w in wrongs))
         course.submit(student, assignment, model_answer(source, release, edit=edit))
@@ -239,11 +262,29 @@ def assert_caught(course: NbgraderCourse, assignment: str, catalogue: list[Wrong
     """The wrong answer loses its hidden-check points and that cell names the mistake; returns the student."""
     student = student_of(catalogue, wrong, group)
     cells = course.cell_scores(student, assignment)
-    assert cells[f"{wrong.function}_hidden"] == 0, f"{wrong.id} passed the hidden check of {wrong.function}"
+    hidden = cells[f"{wrong.function}_hidden"]
+    if wrong.partial:
+        points = hidden_points(course.source(assignment), wrong.function)
+        assert 0 < hidden < points, f"{wrong.id} scored {hidden} of {points} in its hidden check (partial credit expected)"
+    else:
+        assert hidden == 0, f"{wrong.id} passed the hidden check of {wrong.function} ({hidden} points)"
     score, max_score = course.scores(assignment)[student]
     assert score < max_score
     hidden_cell_says(course, student, assignment, wrong.function, wrong.diagnosis)
     return student
+
+
+def hidden_points(source, function: str) -> float:
+    """The points of ``function``'s hidden check cell in the source notebook."""
+    return next(float(cell.metadata["nbgrader"]["points"]) for cell in source.cells
+                if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"{function}_hidden")
+
+
+def manual_points(source) -> float:
+    """The points of the answers an instructor grades by hand (solution cells that are also graded)."""
+    return sum(float(cell.metadata["nbgrader"]["points"]) for cell in source.cells
+               if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+               and cell.metadata["nbgrader"].get("grade"))
 
 
 def assert_held_out_caught(course: NbgraderCourse, assignment: str, held_out: list[WrongAnswer], wrong: HeldOut,
@@ -293,25 +334,39 @@ def assert_diagnoses_specific(course: NbgraderCourse, assignment: str, catalogue
 
 
 def catalogue_tests(assignment: str, catalogue: list[WrongAnswer], group: Grouping = submissions_of,
-                    held_out: list[HeldOut] = ()):
+                    held_out: list[HeldOut] = (), rights: list[RightAnswer] = ()):
     """The fixture and the tests every catalogue module runs; bind them to module-level names::
 
         (course, test_model_and_blank, test_wrong_answer, test_regrade, test_specific,
-         test_held_out) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT)
+         test_held_out, test_right) = catalogue_tests(ASSIGNMENT, CATALOGUE, held_out=HELD_OUT, rights=RIGHTS)
     """
     import pytest
 
-    held_out = list(held_out)
+    held_out, rights = list(held_out), list(rights)
 
     @pytest.fixture(scope="module")
     def course(tmp_path_factory, course_root):
         return grade_catalogue(course_root, tmp_path_factory.mktemp("catalogue"), assignment, catalogue, group,
-                               held_out)
+                               held_out, rights)
 
     def test_model_answer_full_marks_and_blank_zero(course):
+        """The model answer earns every automatic point (the written answers wait for an instructor)."""
         scores = course.scores(assignment)
-        assert scores["model"][0] == scores["model"][1] > 0
+        by_hand = manual_points(course.source(assignment))
+        assert scores["model"][1] > 0
+        assert scores["model"][0] == scores["model"][1] - by_hand
         assert scores["blank"][0] == 0
+
+    @pytest.mark.parametrize("right", rights, ids=lambda r: r.id)
+    def test_right_answer_written_differently_full_marks(course, right):
+        student = f"right_{rights.index(right):02d}"
+        cells = course.cell_scores(student, assignment)
+        for suffix in ("visible", "hidden"):
+            grade_id = f"{right.function}_{suffix}"
+            full = hidden_points(course.source(assignment), right.function) if suffix == "hidden" else None
+            assert cells[grade_id] > 0 and (full is None or cells[grade_id] == full), (
+                f"{right.id}: {grade_id} scored {cells[grade_id]}\n"
+                + autograded_outputs(course, student, assignment, grade_id)[:2000])
 
     @pytest.mark.parametrize("wrong", catalogue, ids=lambda w: w.id)
     def test_wrong_answer_is_caught_and_diagnosed(course, wrong):
@@ -334,7 +389,7 @@ def catalogue_tests(assignment: str, catalogue: list[WrongAnswer], group: Groupi
 
     return (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
             test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
-            test_held_out_wrong_answer_is_caught)
+            test_held_out_wrong_answer_is_caught, test_right_answer_written_differently_full_marks)
 
 
 def assert_regrade_agrees(course: NbgraderCourse, course_root: Path, scratch: Path, assignment: str,

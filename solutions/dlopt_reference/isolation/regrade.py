@@ -13,8 +13,10 @@ For one (sanitized) submitted notebook and the instructor's source notebook of i
    submission's copy of a test cell is never read), at the position where the submission has it. The
    names it needs that the grader's namespace lacks (the student's functions) are fetched from the
    sandbox: functions become :class:`~dlopt_reference.isolation.sandbox.RemoteFunction` proxies, values
-   arrive as plain data. The cell scores its points if it raises nothing, zero otherwise; its output is
-   what it printed and the diagnosis (never a frame of the grader's code).
+   arrive as plain data. The cell scores zero if it raises, its points if it shows nothing, and partial
+   credit if its last line shows a number (an outcome check returns the points it earned), as nbgrader
+   scores it; its output is what it printed, the number it showed and the diagnosis (never a frame of
+   the grader's code).
 4. Time: a limit per cell, a budget per submission; what ran out of time is never run again.
 
 So the verdict depends only on the plain values the student's functions return: no tampering inside the
@@ -281,7 +283,7 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
                     box.run_cell(_transform(text), f"replay {number}", max(0.1, min(timeout, left())))
                 box.take_output()
             limit = min(timeout, left())
-            verdict, printed, error = _run_test(box, item, source, points, grader_namespace, limit)
+            verdict, printed, error, shown = _run_test(box, item, source, points, grader_namespace, limit)
             if "timed out" in verdict.message:
                 result.timed_out.append(f"{item} (limit {limit:.0f} s)")
                 reached("time limit", f"the check {item} ran past its {limit:.0f} s and was stopped")
@@ -291,6 +293,8 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
             # test cell with any stderr output zero, and printing is no mistake
             text = spend(printed + out + err)
             outputs = [_stream("stdout", text)] if text else []
+            if shown is not None:
+                outputs.append(_execute_result(shown))
             if error is not None:
                 outputs.append(_error_output(error))
             result.outputs[index] = outputs
@@ -303,21 +307,60 @@ def regrade_notebook(source_notebook, submitted_notebook, course_root: Path, scr
 
 
 def _run_test(box: Sandbox, grade_id: str, source: str, points: float, grader_namespace: dict,
-              timeout: float) -> tuple[CellVerdict, str, BaseException | None]:
-    """Run one test cell here, calling the student's functions in ``box``: ``(verdict, printed, error)``."""
+              timeout: float) -> tuple[CellVerdict, str, BaseException | None, str | None]:
+    """Run one test cell here, calling the student's functions in ``box``: ``(verdict, printed, error, shown)``.
+
+    ``shown`` is the text IPython would show as the cell's result (``repr`` of the value of a last line
+    that is an expression, unless it is ``None``); it decides partial credit (:func:`partial_points`).
+    """
     namespace = dict(grader_namespace)
     wanted = [name for name in _loaded_names(source) if name not in namespace]
     printed = io.StringIO()
+    body, last = _split_last_expression(source)
+    shown = None
     try:
         namespace.update(box.get(wanted))
         box.deadline = time.monotonic() + timeout
         with contextlib.redirect_stdout(printed):
-            exec(compile(source, f"<test {grade_id}>", "exec"), namespace)
+            exec(compile(body, f"<test {grade_id}>", "exec"), namespace)
+            if last is not None:
+                value = eval(compile(last, f"<test {grade_id}>", "eval"), namespace)
+                shown = None if value is None else repr(value)
     except Exception as error:  # noqa: BLE001 (any failure of the test cell scores zero, as in nbgrader)
-        return CellVerdict(grade_id, 0.0, points, _diagnosis(error)), printed.getvalue()[:20_000], error
+        return CellVerdict(grade_id, 0.0, points, _diagnosis(error)), printed.getvalue()[:20_000], error, None
     finally:
         box.deadline = None
-    return CellVerdict(grade_id, points, points), printed.getvalue()[:20_000], None
+    earned = points if shown is None else partial_points(shown, points)
+    return CellVerdict(grade_id, earned, points), printed.getvalue()[:20_000], None, shown
+
+
+def _split_last_expression(source: str) -> tuple[ast.Module, ast.Expression | None]:
+    """The cell without its last statement if that is an expression (IPython shows its value), and that expression."""
+    tree = ast.parse(source)
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+        return tree, last
+    return tree, None
+
+
+def partial_points(shown: str, max_points: float) -> float:
+    """The points of a test cell that showed ``shown``, by nbgrader's rule (``nbgrader.utils.get_partial_grade``).
+
+    A number from 0 to ``max_points`` is the cell's score; text that is no number, or a negative one,
+    leaves the cell its full points. A number above ``max_points`` stops nbgrader's autograde with an
+    error; here it scores zero.
+    """
+    try:
+        value = float(shown)
+    except ValueError:
+        return max_points
+    if value < 0:
+        return max_points
+    return value if value <= max_points else 0.0
+
+
+def _execute_result(shown: str) -> dict:
+    return {"output_type": "execute_result", "execution_count": None, "metadata": {}, "data": {"text/plain": shown}}
 
 
 def regrade_file(source_path: Path, submitted_path: Path, course_root: Path, scratch: Path, **options) -> RegradeResult:
