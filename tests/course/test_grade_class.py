@@ -125,11 +125,15 @@ def test_a_parallel_scores_equal_stock_sequential_autograde(run):
     # the cells of the function whose cell ended the process score nothing; every other check passes
     assert ends_itself and all((value[0] == 0) == key[2].startswith("sgd_") for key, value in ends_itself.items())
     assert {(s, a) for s, a, _ in ours} == set(GOOD)
-    assert all(value[0] is not None for value in ours.values())
+    # every check is scored; a written answer (``*_answer``) waits for an instructor, unless left blank (zero)
+    written = {key: value for key, value in ours.items() if key[2].endswith("_answer")}
+    assert written and all(value[0] is not None or value[2] for value in written.values())
+    assert all(value[0] is not None for key, value in ours.items() if key not in written)
     for student, assignment in GOOD:
         assert (run["ours"] / "autograded" / student / assignment / f"{assignment}.ipynb").is_file()
-    model = {key: value for key, value in ours.items() if key[0] == "model"}
+    model = {key: value for key, value in ours.items() if key[0] == "model" and key not in written}
     assert model and all(value[0] == value[3] for value in model.values()), "the model answer lost points"
+    assert all(value[2] and value[0] is None for key, value in written.items() if key[0] == "model")
 
 
 def test_b_broken_submissions_are_reported_and_the_rest_graded(run):

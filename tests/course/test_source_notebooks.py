@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from dlopt_reference.course.catalog import ASSIGNMENTS, reference_function
-from dlopt_reference.course.notebooks import HIDDEN_BEGIN, HIDDEN_END, source_assignments
+from dlopt_reference.course.catalog import ASSIGNMENTS, OUTCOME_TASKS, reference_function
+from dlopt_reference.course.notebooks import (HIDDEN_BEGIN, HIDDEN_END, SOLUTION_BEGIN, SOLUTION_END,
+                                              source_assignments, student_version)
 
 COURSE_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = source_assignments(COURSE_ROOT)
@@ -134,3 +136,105 @@ def test_hidden_cells_print_nothing_in_the_students_copy(notebook):
             after = rest.split(HIDDEN_END, 1)[1]
             assert ast.parse(before + after).body == [], f"{grade_id}: keeps code (or a docstring) outside the hidden tests"
             assert before.strip().startswith("#"), f"{grade_id}: no comment saying what the hidden check does"
+
+
+# ---------------------------------------------------------------------------------------------
+# points, outcome tasks and written answers
+# ---------------------------------------------------------------------------------------------
+
+#: Every assignment is worth the same, so that totals compare across assignments.
+ASSIGNMENT_TOTAL = 30
+_ROW = re.compile(r"^\|\s*(?P<task>[^|]+?)\s*\|\s*(?P<kind>[^|]+?)\s*\|\s*(?P<what>[^|]*?)\s*\|\s*(?P<points>[^|]+?)\s*\|\s*$")
+_AUTO_POINTS = re.compile(r"^(?P<visible>\d+(?:\.\d+)?) visible \+ (?P<hidden>\d+(?:\.\d+)?) hidden$")
+_HAND_POINTS = re.compile(r"^(?P<points>\d+(?:\.\d+)?) by hand$")
+
+
+def opening_table(nb) -> tuple[list[dict], str]:
+    """The rows of the intro cell's table of tasks (``task | kind | what it asks | points``) and its total."""
+    rows, total = [], ""
+    lines = nb.cells[0].source.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(r"^\|\s*task\s*\|\s*kind\s*\|", line))
+    for line in lines[start + 2:]:
+        match = _ROW.match(line)
+        if not match:
+            break
+        if match["task"].strip("* ") == "total":
+            total = match["points"].strip("* ")
+        else:
+            rows.append({key: value.strip() for key, value in match.groupdict().items()})
+    return rows, total
+
+
+def test_the_opening_table_states_every_graded_cells_points(notebook):
+    """The intro's table names each task, its kind and its points, as the cells' metadata has them."""
+    path, nb = notebook
+    rows, total = opening_table(nb)
+    points = {nbgrader_meta(c)["grade_id"]: float(nbgrader_meta(c)["points"]) for c in nb.cells
+              if nbgrader_meta(c).get("grade")}
+    stated: dict[str, float] = {}
+    for row in rows:
+        task, kind = row["task"].strip("`"), row["kind"]
+        assert kind in ("implement", "outcome", "written"), f"{path.name}: kind {kind!r} of {task}"
+        if kind == "written":
+            match = _HAND_POINTS.match(row["points"])
+            assert match, f"{path.name}: {task}: points {row['points']!r} (expected 'N by hand')"
+            stated[f"{task}_answer"] = float(match["points"])
+        else:
+            match = _AUTO_POINTS.match(row["points"])
+            assert match, f"{path.name}: {task}: points {row['points']!r} (expected 'N visible + M hidden')"
+            stated[f"{task}_visible"], stated[f"{task}_hidden"] = float(match["visible"]), float(match["hidden"])
+    assert stated == points, f"{path.name}: the table says {stated}, the cells {points}"
+    assert float(total) == sum(points.values()) == ASSIGNMENT_TOTAL, f"{path.name}: total {total}"
+
+
+def test_each_assignment_has_its_tasks_of_each_kind_in_the_table(notebook):
+    path, nb = notebook
+    rows, _ = opening_table(nb)
+    kinds = {row["task"].strip("`"): row["kind"] for row in rows}
+    assert [task for task, kind in kinds.items() if kind != "written"] == list(ASSIGNMENTS[path.stem])
+    assert kinds[OUTCOME_TASKS[path.stem]] == "outcome"
+    assert [task for task, kind in kinds.items() if kind == "outcome"] == [OUTCOME_TASKS[path.stem]]
+    assert "written" in kinds.values(), f"{path.name}: no written answer"
+
+
+def test_outcome_checks_are_told_their_cells_points(notebook):
+    """An outcome check returns the points it earned (nbgrader's partial credit): it must know the cell's."""
+    path, nb = notebook
+    task = OUTCOME_TASKS[path.stem]
+    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == f"{task}_hidden")
+    hidden = cell.source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
+    call = _code_statements(hidden)[-1]
+    assert isinstance(call, ast.Expr) and isinstance(call.value, ast.Call), f"{task}_hidden must end with the call"
+    keywords = {k.arg: ast.literal_eval(k.value) for k in call.value.keywords}
+    assert keywords.get("points") == nbgrader_meta(cell)["points"], f"{task}_hidden: points= {keywords.get('points')}"
+
+
+def test_written_answers_are_graded_by_hand_with_a_rubric(notebook):
+    """A written answer: a locked question, then a markdown answer cell graded by hand, whose solution region
+    holds a model answer and a rubric (nbgrader removes the region from the release)."""
+    path, nb = notebook
+    answers = [(i, c) for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("grade_id", "").endswith("_answer")]
+    assert answers, f"{path.name}: no written answer"
+    for index, cell in answers:
+        meta, grade_id = nbgrader_meta(cell), nbgrader_meta(cell)["grade_id"]
+        assert cell.cell_type == "markdown" and meta["solution"] and meta["grade"] and not meta["locked"], grade_id
+        assert meta["points"] > 0, grade_id
+        question = nb.cells[index - 1]
+        assert nbgrader_meta(question).get("grade_id") == grade_id.replace("_answer", "_question"), grade_id
+        assert nbgrader_meta(question)["locked"] and question.cell_type == "markdown", grade_id
+        assert f"({meta['points']:g} points, graded by an instructor)" in question.source, grade_id
+        region = cell.source.split(SOLUTION_BEGIN, 1)[1].split(SOLUTION_END, 1)[0]
+        assert "**Model answer.**" in region and "**Rubric" in region, grade_id
+        rubric = region.split("**Rubric", 1)[1]
+        marks = [float(m) for m in re.findall(r"^- (\d+(?:\.\d+)?) points?:", rubric, re.M)]
+        assert sum(marks) == meta["points"], f"{grade_id}: the rubric's points {marks} do not add up to {meta['points']}"
+
+
+def test_the_release_keeps_no_model_answer_or_rubric(notebook):
+    """What nbgrader releases of a written answer is the stub alone."""
+    path, nb = notebook
+    released = student_version(nb)
+    for cell in released.cells:
+        if nbgrader_meta(cell).get("grade_id", "").endswith("_answer"):
+            assert "Rubric" not in cell.source and "Model answer" not in cell.source, cell.source
+            assert cell.source.strip() == "YOUR ANSWER HERE", cell.source

@@ -75,7 +75,7 @@ from typing import Callable
 
 from dlopt_reference.course.leaks import forbidden_markers, scan
 from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
+from dlopt_reference.course.submissions import combine_edits, hand_graded_points, model_answer, replace_in_solution
 
 
 @dataclass(frozen=True)
@@ -280,11 +280,6 @@ def hidden_points(source, function: str) -> float:
                 if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"{function}_hidden")
 
 
-def manual_points(source) -> float:
-    """The points of the answers an instructor grades by hand (solution cells that are also graded)."""
-    return sum(float(cell.metadata["nbgrader"]["points"]) for cell in source.cells
-               if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
-               and cell.metadata["nbgrader"].get("grade"))
 
 
 def assert_held_out_caught(course: NbgraderCourse, assignment: str, held_out: list[WrongAnswer], wrong: HeldOut,
@@ -352,7 +347,7 @@ def catalogue_tests(assignment: str, catalogue: list[WrongAnswer], group: Groupi
     def test_model_answer_full_marks_and_blank_zero(course):
         """The model answer earns every automatic point (the written answers wait for an instructor)."""
         scores = course.scores(assignment)
-        by_hand = manual_points(course.source(assignment))
+        by_hand = hand_graded_points(course.source(assignment))
         assert scores["model"][1] > 0
         assert scores["model"][0] == scores["model"][1] - by_hand
         assert scores["blank"][0] == 0

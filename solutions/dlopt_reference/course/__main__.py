@@ -17,6 +17,10 @@ Commands (run from the course root, or pass ``--root``):
   JupyterHub course on one machine: owners, modes, the exchange, both nbgrader configs (see ``hub_setup.py``)
 - ``export A... --csv F [--roster R] [--missing-as-zero]``  scores for an LMS and, beside them, the
   diagnoses (see ``export.py``)
+- ``bench-outcomes [A...]``  the time each outcome check takes on its model answer, through the sandbox (see
+  ``bench_outcomes.py``)
+- ``rubrics A... [--out F]``  the written answers' questions, model answers and rubrics, for grading them by
+  hand in formgrader (see ``rubrics.py``)
 - ``similarity A... --html report.html [--csv pairs.csv] [--threshold T]``  which submissions were copied from
   one another (see ``similarity.py``); ``bench-similarity`` (precision, recall and time; see ``bench_similarity.py``)
 """
@@ -65,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     hub.add_argument("--student-env", type=Path, required=True, help="the students' environment (a venv)")
     hub.add_argument("--exchange", type=Path, default=Path("/srv/nbgrader/exchange"), help="nbgrader's exchange")
     hub.add_argument("--db-url", default=None, help="the gradebook (default: SQLite in the course folder)")
+    outcomes = commands.add_parser("bench-outcomes", help="time each outcome check on its model answer")
+    outcomes.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    rubric = commands.add_parser("rubrics", help="the rubrics of the written answers (for instructors)")
+    rubric.add_argument("assignments", nargs="+", help="assignment names, e.g. 02_momentum")
+    rubric.add_argument("--out", type=Path, default=None, help="write the Markdown sheet here (default: print it)")
     example = commands.add_parser("feedback-example", help="regenerate the grading page's feedback example")
     example.add_argument("--check", action="store_true", help="only compare with the committed file (exit 1 if stale)")
     args = parser.parse_args(argv)
@@ -99,6 +108,24 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if same else 1
         path.write_text(text)
         print(f"wrote {path}")
+        return 0
+    if args.command == "bench-outcomes":
+        from .bench_outcomes import bench_outcomes
+
+        return bench_outcomes(root, args.assignments or None)
+    if args.command == "rubrics":
+        from .rubrics import rubric_sheet
+
+        try:
+            sheet = rubric_sheet(root, args.assignments)
+        except FileNotFoundError as error:
+            print(f"rubrics: {error}", file=sys.stderr)
+            return 2
+        if args.out is None:
+            print(sheet)
+        else:
+            args.out.write_text(sheet)
+            print(f"wrote {args.out}")
         return 0
     if args.command == "leak-check":
         leaks = scan(args.paths, forbidden_markers(root))

@@ -13,8 +13,9 @@ submissions it could not grade, the incidents):
 - **diagnoses** (``--diagnoses``, default ``<scores>.diagnoses.csv`` beside it): one row per problem,
   ``student, assignment, kind, check, detail``, where ``kind`` is ``failed check`` (``check`` is the
   grade id, ``detail`` the grader's diagnosis), ``not graded`` (the reason ``grade`` gave),
-  ``no submission``, ``not graded yet``, ``needs manual grading``, ``incident`` (what the submission
-  attempted and was refused) or ``not in roster``;
+  ``no submission``, ``not graded yet``, ``needs manual grading``, ``comment`` (an instructor's comment on
+  a written answer; ``check`` is its grade id), ``incident`` (what the submission attempted and was
+  refused) or ``not in roster``. A written answer's manual score is in the scores like any other;
 - **Canvas** (``--canvas``, with ``--roster``): the scores in the columns of Canvas's gradebook CSV, ready for
   its *Import* (see :func:`write_canvas`); ``--canvas-assignment 01_sgd=1234`` names an assignment's
   Canvas id.
@@ -63,7 +64,12 @@ def error_summary(cell, max_lines: int = 3) -> str | None:
                 text = "stderr: " + _ANSI.sub("", output.get("text", ""))
                 break
         else:
-            return None
+            # a check that gave partial credit printed what it found (an outcome check: the unsolved instances)
+            printed = [output.get("text", "") for output in cell.get("outputs", [])
+                       if output.get("output_type") == "stream" and output.get("name") == "stdout"]
+            if not printed or not any(o.get("output_type") == "execute_result" for o in cell.get("outputs", [])):
+                return None
+            text = _ANSI.sub("", "".join(printed))
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     # the first lines, and the grader's diagnosis wherever it stands ("This looks like: ...", "Hint: ...")
     named = [line for line in lines[max_lines:] if line.lower().startswith(("this looks like", "hint"))]
@@ -114,9 +120,15 @@ def _failed_checks(root: Path, coursedir, student: str, assignment: str, submiss
             if metadata.get("grade_id") in failed:
                 summary = error_summary(cell)
                 if summary is None and metadata.get("solution"):
-                    continue  # a manually graded answer: no error to report (see "needs manual grading")
+                    continue  # a manually graded answer: its grader's comment is reported apart
                 found.append((metadata["grade_id"], summary or "no points (no error output)"))
     return found
+
+
+def _comments(submission) -> list[tuple[str, str]]:
+    """``(grade id, comment)`` of every answer an instructor commented on (in formgrader, or by the API)."""
+    return [(comment.name, comment.manual_comment.strip()) for notebook in submission.notebooks
+            for comment in notebook.comments if (comment.manual_comment or "").strip()]
 
 
 def class_table(root: Path, assignments: list[str], roster: dict[str, str] | None = None,
@@ -183,6 +195,8 @@ def class_table(root: Path, assignments: list[str], roster: dict[str, str] | Non
                          "some answers still need manual grading: the score counts only what is graded")
                 for check, diagnosis in _failed_checks(root, coursedir, student, assignment, submission):
                     note(student, assignment, "failed check", diagnosis, check)
+                for check, comment in _comments(submission):
+                    note(student, assignment, "comment", comment, check)
             row["total"] = f"{total:g}" if complete else ""
             table.rows.append(row)
     for incident in incidents:

@@ -413,7 +413,9 @@ def _graded_submissions(coursedir, assignments: list[str]) -> set[tuple[str, str
             for submission in gradebook.assignment_submissions(assignment):
                 folder = root / coursedir.autograded_directory / submission.student_id / assignment
                 notebooks_ok = all((folder / f"{nb.notebook.name}.ipynb").exists() for nb in submission.notebooks)
+                # a written answer waits for an instructor (needs_manual_grade): graded as far as `grade` goes
                 scored = all(grade.auto_score is not None or grade.manual_score is not None
+                             or grade.needs_manual_grade
                              for nb in submission.notebooks for grade in nb.grades)
                 if notebooks_ok and scored:
                     new = _timestamp(root / coursedir.submitted_directory, submission.student_id, assignment)

@@ -3,8 +3,8 @@
 1. Validates every source assignment: ``nbgrader validate`` on the source notebook must pass, and in
    one temporary nbgrader course (never the instructor's own, so no ``gradebook.db`` is touched)
    ``generate_assignment`` plus a real ``autograde`` (assignment by assignment: nbgrader and its
-   SQLite gradebook are sequential) must give the model answer full marks and the untouched
-   release zero.
+   SQLite gradebook are sequential) must give the model answer full marks (but for the written
+   answers, which an instructor grades) and the untouched release zero.
 2. Takes the student versions from that temporary course (``release/<a>/``).
 3. Builds the student edition of the book (:func:`build_book`, into the course's ``_build/html``:
    a warm rebuild when the book was built before) and copies it.
@@ -53,7 +53,7 @@ from .build_book import build_book
 from .leaks import Leak, Markers, forbidden_markers, scan
 from .nbgrader_course import NbgraderCourse, NbgraderError
 from .notebooks import source_assignments
-from .submissions import model_answer
+from .submissions import hand_graded_points, model_answer
 
 #: What a student installs (pinned as in the course's requirements.txt), besides ``./`` (dlopt).
 STUDENT_PACKAGES = ("numpy", "matplotlib", "scikit-learn", "jupyterlab", "nbgrader", "ipykernel")
@@ -113,8 +113,10 @@ def validate_assignments(course_root: Path, workdir: Path, assignments: list[str
                 print(f"--- nbgrader autograde {assignment}\n{course.autograde(assignment)}", flush=True)
                 scores = course.scores(assignment)
                 model, blank = scores.get("model"), scores.get("blank")
-                if model is None or not (model[1] > 0 and model[0] == model[1]):
-                    problems.append(f"{source_path}: the model answer scores {model} (score, max), not full marks")
+                by_hand = hand_graded_points(source)  # written answers: an instructor grades them, not autograde
+                if model is None or not (model[1] > 0 and model[0] == model[1] - by_hand):
+                    problems.append(f"{source_path}: the model answer scores {model} (score, max), not full "
+                                    f"marks ({by_hand:g} of them graded by hand)")
                 if blank is None or blank[0] != 0:
                     problems.append(f"{source_path}: the untouched release scores {blank} (score, max), not zero")
             except (NbgraderError, OSError, KeyError, ValueError) as error:

@@ -44,6 +44,16 @@ def model_answer(source: nbformat.NotebookNode, release: nbformat.NotebookNode,
     return submission
 
 
+def hand_graded_points(notebook: nbformat.NotebookNode) -> float:
+    """The points of the answers an instructor grades by hand (cells that are solution *and* graded).
+
+    ``autograde`` leaves them ungraded, so a model answer's automatic score is the maximum less these.
+    """
+    return sum(float(cell.metadata["nbgrader"].get("points", 0)) for cell in notebook.cells
+               if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+               and cell.metadata["nbgrader"].get("grade"))
+
+
 def replace_in_solution(grade_id: str, old: str, new: str) -> Callable[[str, str], str]:
     """An ``edit`` for :func:`model_answer` that replaces ``old`` by ``new`` in one solution cell.
 

@@ -53,6 +53,7 @@ class CellVerdict:
     points: float
     max_points: float
     message: str = ""  # the diagnosis when the cell failed
+    seconds: float = 0.0  # how long the check ran (the student's calls included)
 
     @property
     def passed(self) -> bool:
@@ -318,6 +319,7 @@ def _run_test(box: Sandbox, grade_id: str, source: str, points: float, grader_na
     printed = io.StringIO()
     body, last = _split_last_expression(source)
     shown = None
+    started = time.monotonic()
     try:
         namespace.update(box.get(wanted))
         box.deadline = time.monotonic() + timeout
@@ -327,11 +329,13 @@ def _run_test(box: Sandbox, grade_id: str, source: str, points: float, grader_na
                 value = eval(compile(last, f"<test {grade_id}>", "eval"), namespace)
                 shown = None if value is None else repr(value)
     except Exception as error:  # noqa: BLE001 (any failure of the test cell scores zero, as in nbgrader)
-        return CellVerdict(grade_id, 0.0, points, _diagnosis(error)), printed.getvalue()[:20_000], error, None
+        return (CellVerdict(grade_id, 0.0, points, _diagnosis(error), time.monotonic() - started),
+                printed.getvalue()[:20_000], error, None)
     finally:
         box.deadline = None
     earned = points if shown is None else partial_points(shown, points)
-    return CellVerdict(grade_id, earned, points), printed.getvalue()[:20_000], None, shown
+    verdict = CellVerdict(grade_id, earned, points, seconds=time.monotonic() - started)
+    return verdict, printed.getvalue()[:20_000], None, shown
 
 
 def _split_last_expression(source: str) -> tuple[ast.Module, ast.Expression | None]:

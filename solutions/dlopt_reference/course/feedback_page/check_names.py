@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_KINDS = {"hidden": "hidden check", "visible": "visible check"}
+_KINDS = {"hidden": "hidden check", "visible": "visible check", "answer": "written answer"}
 #: The line of a grader's message that names the likely mistake.
 _DIAGNOSIS = re.compile(r"^\s*This looks like:")
 #: How many lines after a first line ending in ":" the summary keeps.
@@ -25,6 +25,12 @@ def error_message(outputs) -> str:
     error = errors[-1]
     name, value = str(error.get("ename", "")), str(error.get("evalue", ""))
     return f"{name}: {value}" if name and value else name or value
+
+
+def printed_text(outputs) -> str:
+    """What a cell printed to stdout (an outcome check prints which hidden instances it did not solve)."""
+    return "".join(str(output.get("text", "")) for output in outputs
+                   if output.get("output_type") == "stream" and output.get("name") == "stdout")
 
 
 def diagnosis_lines(message: str) -> list[str]:

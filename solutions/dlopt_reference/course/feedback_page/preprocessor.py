@@ -11,7 +11,7 @@ from __future__ import annotations
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
-from .check_names import check_name, diagnosis_lines, error_message
+from .check_names import check_name, diagnosis_lines, error_message, printed_text
 from .hidden_source import shown_source
 from .mathjax import mathjax_config, mathjax_source
 
@@ -35,15 +35,25 @@ class FeedbackPage(Preprocessor):
                 continue
             if cell.cell_type == "code" and not nbgrader.get("solution"):
                 cell.source = shown_source(cell.source)
+            graded = nbgrader.get("score") is not None
             score, points = float(nbgrader.get("score") or 0), float(nbgrader.get("points") or 0)
-            message = error_message(cell.get("outputs", [])) if cell.cell_type == "code" else ""
+            if cell.cell_type == "code":
+                # a failed check's error, or what a check that gave partial credit printed
+                outputs = cell.get("outputs", [])
+                message = error_message(outputs) or printed_text(outputs)
+                diagnosis = diagnosis_lines(message) if score < points else []
+            elif not graded:  # a written answer an instructor has not graded yet
+                diagnosis = ["not graded yet: an instructor grades this answer by hand"]
+            else:
+                diagnosis = [line for line in [str(nbgrader.get("comment") or "").strip()] if line]
             checks.append({
                 "grade_id": nbgrader["grade_id"],
                 "name": check_name(nbgrader["grade_id"]),
                 "score": score,
                 "points": points,
-                "passed": score >= points,
-                "diagnosis": diagnosis_lines(message) if score < points else [],
+                "graded": graded,
+                "passed": graded and score >= points,
+                "diagnosis": diagnosis,
             })
         resources["dlopt_feedback"] = {
             "checks": checks,
