@@ -159,9 +159,18 @@ def run_notebook(notebook, folder: Path, timeout: int) -> str | None:
     return None
 
 
+#: What a written answer's cell holds as released.
+UNANSWERED = "YOUR ANSWER HERE"
+
+
 def check_cells(notebook, report: Report) -> None:
-    """Each visible check's result, and every other cell that ended in an error."""
+    """Each visible check's result, every other cell that ended in an error, and each written answer left empty."""
     for index, cell in enumerate(notebook.cells, start=1):
+        grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id", "")
+        if cell.cell_type == "markdown" and grade_id.endswith("_answer") and \
+                cell.source.strip() in ("", UNANSWERED):
+            report.problems.append(f"the written answer {grade_id[: -len('_answer')]} (cell {index}) is not "
+                                   "written yet: it still says YOUR ANSWER HERE")
         if cell.cell_type != "code":
             continue
         grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id", "")

@@ -74,6 +74,7 @@ def test_a_renamed_copy_is_named_by_its_cells_and_packed_under_the_right_name(tm
     assert result.returncode == 1, result.stdout + result.stderr
     assert "assignment: 04_adaptive" in result.stdout
     assert "✗ visible check of adam: CheckFailure: adam is not implemented yet" in result.stdout
+    assert "is not written yet: it still says YOUR ANSWER HERE" in result.stdout  # a written answer left blank
     assert (tmp_path / "handin" / f"{A}.ipynb").is_file()
 
 
