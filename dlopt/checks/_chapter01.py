@@ -110,3 +110,87 @@ def check_lr_range_test(lr_range_test):
     expect_close("lr_range_test", f"{called}: the rates of the recorded steps", [4 / 3, 2, 3, 9 / 2, 27 / 4], rates,
                  hint="one rate per recorded loss: both lists stop at the same step")
     return "geometric rates, losses before each step, the early stop on divergence"
+
+
+# --------------------------------------------------------------------------------------------
+# choose_learning_rate, judged by what it does (the outcome tasks of chapters 1-3 share these helpers)
+
+
+def as_real(name: str, what: str, value) -> float:
+    """``value`` as a finite float, or a failure saying what came back."""
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        fail(f"{name}: the {what} should be one real number, got {short(value)}")
+    number = float(value)
+    if not np.isfinite(number):
+        fail(f"{name}: the {what} is {number}", "return a finite number")
+    return number
+
+
+def as_rate_and_momentum(name: str, answer) -> tuple[float, float]:
+    """A ``(learning_rate, momentum)`` pair with a positive rate and a momentum in [0, 1)."""
+    if isinstance(answer, (str, bytes, dict)) or not hasattr(answer, "__len__") or len(answer) != 2:
+        fail(f"{name} should return a pair (learning_rate, momentum), got {short(answer)}")
+    rate, momentum = as_real(name, "learning rate", answer[0]), as_real(name, "momentum", answer[1])
+    if rate <= 0:
+        fail(f"{name}: the learning rate {rate:.4g} is not positive", "a step goes against the gradient: rate > 0")
+    if not 0 <= momentum < 1:
+        fail(f"{name}: the momentum {momentum:.4g} is outside [0, 1)", "with momentum >= 1 the velocity never decays")
+    return rate, momentum
+
+
+def run_to_tolerance(step, w0, minimizer, budget: int, tolerance: float) -> tuple[str, int, float]:
+    """Iterate ``w, state = step(w, state)`` from ``w0`` (state None) for at most ``budget`` steps.
+
+    Returns ``("converged", step, error)`` once ``||w - w*|| <= tolerance ||w0 - w*||``, ``("diverged", step,
+    error)`` once the error exceeds a million times its start, else ``("slow", budget, error)``; errors are relative.
+    """
+    start = float(np.linalg.norm(w0 - minimizer))
+    w, state, error = np.array(w0, dtype=float), None, 1.0
+    with np.errstate(all="ignore"):
+        for number in range(1, budget + 1):
+            w, state = step(w, state)
+            error = float(np.linalg.norm(w - minimizer)) / start
+            if not error <= 1e6:
+                return "diverged", number, error
+            if error <= tolerance:
+                return "converged", number, error
+    return "slow", budget, error
+
+
+def _gd_budget(kappa: float, tolerance: float) -> int:
+    # 1.5 times the worst-case steps of the fastest fixed rate, whose contraction per step is (kappa-1)/(kappa+1)
+    return int(np.ceil(1.5 * np.log(1 / tolerance) / np.log((kappa + 1) / (kappa - 1))))
+
+
+@register("choose_learning_rate")
+def check_choose_learning_rate(choose_learning_rate):
+    from dlopt.problems import Quadratic
+
+    tolerance = 1e-6
+    solved = []
+    for kappa, dim, smoothness, seed in ((1.2, 3, 5.0, 7), (50.0, 10, 0.2, 8)):
+        quadratic = Quadratic.with_condition_number(kappa, dim=dim, smoothness=smoothness, seed=seed)
+        hessian = quadratic.hessian()
+        rate = as_real("choose_learning_rate", "learning rate",
+                       call("choose_learning_rate", choose_learning_rate, hessian.copy()))
+        where = f"on a quadratic with L = {smoothness:g} and condition number {kappa:g} (dimension {dim})"
+        if rate <= 0:
+            fail(f"choose_learning_rate returned {rate:.4g} {where}", "a learning rate is positive")
+        budget = _gd_budget(kappa, tolerance)
+        w0 = quadratic.minimizer + np.linspace(-2.0, 3.0, dim)
+        outcome, step, error = run_to_tolerance(lambda w, _: (w - rate * quadratic.grad(w), None), w0,
+                                                quadratic.minimizer, budget, tolerance)
+        if outcome == "diverged" or (outcome == "slow" and rate * smoothness >= 2):
+            fail(f"gradient descent with your learning rate {rate:.4g} diverges {where}",
+                 "along the eigenvector of the largest eigenvalue L the error is multiplied by 1 - rate * L at "
+                 "every step: how large may the rate be? (np.linalg.eigvalsh gives the eigenvalues)")
+        if outcome == "slow":
+            fail(f"gradient descent with your learning rate {rate:.4g} is too slow {where}: after {budget} steps "
+                 f"the error is still {error:.2g} of its start (needed {tolerance:g})",
+                 "every eigen-direction contracts by |1 - rate * lambda_i| per step and the slowest one sets the "
+                 "speed: choose the rate that makes the worst of these factors as small as possible (the "
+                 "chapter's theorem on gradient descent on a quadratic)")
+        solved.append(f"kappa = {kappa:g} in {step} of {budget} steps")
+    return "gradient descent with your rate converged " + ", ".join(solved)

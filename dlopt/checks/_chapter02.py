@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._framework import expect_close, register, unchanged
+from ._framework import call, expect_close, fail, register, unchanged
 from ._update_rules import expect_defaults, state_unchanged, stored, take_step
 
 
@@ -134,3 +134,53 @@ def check_sgd_momentum_ema(sgd_momentum_ema):
     unchanged(name, "w", w_before, w)
     unchanged(name, "dw", dw_before, dw)
     return "two steps by hand, the state in config, the defaults, a constant gradient, inputs untouched"
+
+
+# --------------------------------------------------------------------------------------------
+# heavy_ball_parameters(L, mu), judged by what sgd_momentum does with them
+
+
+def _heavy_ball_budget(kappa: float, tolerance: float) -> int:
+    # 1.5 times the worst case of the best heavy-ball parameters: the error along the top eigenvector behaves
+    # like (-r)^t (1 + (1 + r) t) with r = (sqrt(kappa) - 1) / (sqrt(kappa) + 1)
+    r = (np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)
+    t = 1
+    while r ** t * (1 + (1 + r) * t) > tolerance:
+        t += 1
+    return int(np.ceil(1.5 * t))
+
+
+@register("heavy_ball_parameters")
+def check_heavy_ball_parameters(heavy_ball_parameters):
+    from dlopt.problems import Quadratic
+
+    from ._chapter01 import as_rate_and_momentum, run_to_tolerance
+
+    tolerance = 1e-12
+    solved = []
+    for kappa, dim, smoothness, seed in ((100.0, 10, 2.0, 21), (1000.0, 5, 0.5, 22)):
+        quadratic = Quadratic.with_condition_number(kappa, dim=dim, smoothness=smoothness, seed=seed)
+        mu = smoothness / kappa
+        rate, momentum = as_rate_and_momentum(
+            "heavy_ball_parameters", call("heavy_ball_parameters", heavy_ball_parameters, smoothness, mu))
+        where = f"with L = {smoothness:g}, mu = {mu:g} (condition number {kappa:g}, dimension {dim})"
+
+        def step(w, velocity):
+            velocity = (0.0 if velocity is None else momentum * velocity) - rate * quadratic.grad(w)
+            return w + velocity, velocity     # sgd_momentum's velocity form
+
+        budget = _heavy_ball_budget(kappa, tolerance)
+        w0 = quadratic.minimizer + np.linspace(-2.0, 3.0, dim)
+        outcome, done, error = run_to_tolerance(step, w0, quadratic.minimizer, budget, tolerance)
+        if outcome == "diverged":
+            fail(f"sgd_momentum with your learning rate {rate:.4g} and momentum {momentum:.4g} diverges {where}",
+                 "the course's sgd_momentum adds v = momentum * v - learning_rate * dw to w (the velocity form); "
+                 "a learning rate derived for the moving-average form (sgd_momentum_ema) is too large by 1/(1 - momentum)")
+        if outcome == "slow":
+            fail(f"sgd_momentum with your learning rate {rate:.4g} and momentum {momentum:.4g} is too slow {where}: "
+                 f"after {budget} steps the error is still {error:.2g} of its start (needed {tolerance:g})",
+                 "on a quadratic each eigen-direction follows a recurrence of order two; the best parameters make "
+                 "the slowest (mu) and the fastest (L) direction contract equally fast (the chapter's section on "
+                 "Polyak's parameters); a fixed momentum such as 0.9 cannot suit every condition number")
+        solved.append(f"kappa = {kappa:g} in {done} of {budget} steps")
+    return "sgd_momentum with your parameters converged " + ", ".join(solved)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._update_rules import expect_defaults, state_unchanged, stored, take_step
-from ._framework import expect_close, fail, register, short, unchanged
+from ._framework import call, expect_close, fail, register, short, unchanged
 
 # The look-ahead points w + mu*v of the textbook form on f(w) = (w1^2 + 4 w2^2)/2 - w1 + 2 w2 (gradient
 # [w1 - 1, 4 w2 + 2]) from w = [2, 1] with learning rate 0.2 and momentum 0.8, steps 1 to 6 (exact decimals).
@@ -176,3 +176,58 @@ def check_nesterov_momentum(nesterov_momentum):
                      "momentum 0.8): nesterov_momentum should track the look-ahead point w + mu*v of the textbook "
                      "form", expected, w_tilde, hint="feed back the returned config: next_w = w - mu*v_prev + (1 + mu)*v")
     return "two steps by hand, the state in config, the defaults, 6 steps agreeing with the look-ahead form"
+
+
+# --------------------------------------------------------------------------------------------
+# nesterov_parameters(L, mu), judged by what nesterov_momentum does with them
+
+
+def _nesterov_budget(kappa: float, tolerance: float) -> int:
+    # Nesterov's guarantee f(w_t) - f* <= (1 - 1/sqrt(kappa))^t (f(w_0) - f* + mu/2 |w_0 - w*|^2) forces
+    # |w_t - w*| <= tolerance |w_0 - w*| once (1 - 1/sqrt(kappa))^t (kappa + 1) <= tolerance^2
+    return int(np.ceil(np.log((kappa + 1) / tolerance ** 2) / -np.log(1 - 1 / np.sqrt(kappa))))
+
+
+def _lessard_recht_packard_grad(x):
+    """The gradient of the book's one-dimensional function (mu = 1, L = 25), which is not a quadratic."""
+    x = float(x[0])
+    return np.array([25 * x if x < 1 else (x + 24 if x < 2 else 25 * x - 24)])
+
+
+@register("nesterov_parameters")
+def check_nesterov_parameters(nesterov_parameters):
+    from dlopt.problems import Quadratic
+
+    from ._chapter01 import as_rate_and_momentum, run_to_tolerance
+
+    tolerance = 1e-6
+    quadratic = Quadratic.with_condition_number(200.0, dim=8, smoothness=3.0, seed=31)
+    problems = (
+        ("a quadratic with L = 3, mu = 0.015 (condition number 200)", 3.0, 0.015, quadratic.grad,
+         quadratic.minimizer, quadratic.minimizer + np.linspace(-2.0, 3.0, 8)),
+        ("the book's Lessard-Recht-Packard function (L = 25, mu = 1), from x = 3.3", 25.0, 1.0,
+         _lessard_recht_packard_grad, np.zeros(1), np.array([3.3])),
+    )
+    solved = []
+    for where, L, mu, grad, minimizer, w0 in problems:
+        rate, momentum = as_rate_and_momentum(
+            "nesterov_parameters", call("nesterov_parameters", nesterov_parameters, L, mu))
+
+        def step(w, velocity):
+            previous = np.zeros_like(w) if velocity is None else velocity
+            velocity = momentum * previous - rate * grad(w)
+            return w - momentum * previous + (1 + momentum) * velocity, velocity   # nesterov_momentum
+
+        budget = _nesterov_budget(L / mu, tolerance)
+        outcome, done, error = run_to_tolerance(step, w0, minimizer, budget, tolerance)
+        if outcome == "diverged":
+            fail(f"nesterov_momentum with your learning rate {rate:.4g} and momentum {momentum:.4g} diverges on {where}",
+                 "Nesterov's method is stable for a narrower range of learning rates than the heavy ball (the "
+                 "chapter's theorem on a quadratic): parameters tuned for the heavy ball do not carry over")
+        if outcome == "slow":
+            fail(f"nesterov_momentum with your learning rate {rate:.4g} and momentum {momentum:.4g} is too slow on "
+                 f"{where}: after {budget} steps the error is still {error:.2g} of its start (needed {tolerance:g})",
+                 "the budget is what Nesterov's guarantee for smooth strongly convex functions promises: use the "
+                 "parameters that come with that guarantee, which depend on L and on the condition number L/mu")
+        solved.append(f"{where.split(' (')[0].split(' with')[0]} in {done} of {budget} steps")
+    return "nesterov_momentum with your parameters converged on " + ", ".join(solved)

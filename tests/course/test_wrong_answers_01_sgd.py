@@ -17,6 +17,12 @@ CATALOGUE = [
     WrongAnswer("lr_range_test", "np.geomspace(min_lr, max_lr, num_steps)", "np.linspace(min_lr, max_lr, num_steps)",
                 "geometrically"),
     WrongAnswer("lr_range_test", "if loss > divergence_factor * best:\n            break", "pass", "no early stop"),
+    # choose_learning_rate (outcome): 1/L is safe but ignores mu (partial credit), above 2/L, L from the trace
+    WrongAnswer("choose_learning_rate", "return float(2.0 / (L + mu))", "return float(1.0 / L)", "ignores mu",
+                partial=True),
+    WrongAnswer("choose_learning_rate", "return float(2.0 / (L + mu))", "return float(2.1 / L)", "above 2/L"),
+    WrongAnswer("choose_learning_rate", "return float(2.0 / (L + mu))", "return float(2.0 / np.trace(hessian))",
+                "trace of H", partial=True),
 ]
 
 
@@ -40,7 +46,11 @@ HELD_OUT = [
 
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+RIGHTS: list[RightAnswer] = [
+    RightAnswer("choose_learning_rate", "eigenvalues = np.linalg.eigvalsh(hessian)",
+                "eigenvalues = np.linalg.eigh(hessian)[0]"),
+    RightAnswer("choose_learning_rate", "return float(2.0 / (L + mu))", "return float(1.9 / (L + mu))"),
+]
 
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
  test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,

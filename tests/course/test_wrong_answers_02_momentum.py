@@ -33,6 +33,13 @@ CATALOGUE = [
                 'config["t"] = config.get("t", 0) + 1\n    '
                 'next_w = w - config["learning_rate"] * m / (1 - config["beta"] ** config["t"])',
                 "bias correction"),
+    # heavy_ball_parameters (outcome): Nesterov's coefficient not squared, the EMA form's rate, a fixed 0.9
+    WrongAnswer("heavy_ball_parameters", "momentum = ((root_L - root_mu) / (root_L + root_mu)) ** 2",
+                "momentum = (root_L - root_mu) / (root_L + root_mu)", "not squared"),
+    WrongAnswer("heavy_ball_parameters", "return float(learning_rate), float(momentum)",
+                "return float(learning_rate / (1 - momentum)), float(momentum)", "moving-average form"),
+    WrongAnswer("heavy_ball_parameters", "return float(learning_rate), float(momentum)",
+                "return float(1.0 / L), 0.9", "fixed momentum of 0.9"),
 ]
 
 
@@ -54,7 +61,12 @@ HELD_OUT = [
 
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+RIGHTS: list[RightAnswer] = [
+    RightAnswer("heavy_ball_parameters", "learning_rate = 4.0 / (root_L + root_mu) ** 2",
+                "learning_rate = 4.0 / (L * (1 + np.sqrt(mu / L)) ** 2)"),
+    RightAnswer("heavy_ball_parameters", "momentum = ((root_L - root_mu) / (root_L + root_mu)) ** 2",
+                "momentum = (1 - 2 / (np.sqrt(L / mu) + 1)) ** 2"),
+]
 
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
  test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,

@@ -35,6 +35,12 @@ CATALOGUE = [
                 "PyTorch's units"),
     WrongAnswer("nesterov_momentum", _REWRITTEN_UPDATE, "w -= mu * velocity_prev - (1 + mu) * velocity\n    next_w = w",
                 "modified its input w in place"),
+    # nesterov_parameters (outcome): Polyak's heavy-ball parameters, no momentum (both solve a few problems)
+    WrongAnswer("nesterov_parameters", "return float(1.0 / L), float((root_kappa - 1.0) / (root_kappa + 1.0))",
+                "return float(4.0 / (np.sqrt(L) + np.sqrt(mu)) ** 2), float(((root_kappa - 1.0) / (root_kappa + 1.0)) ** 2)",
+                "heavy-ball parameters", partial=True),
+    WrongAnswer("nesterov_parameters", "return float(1.0 / L), float((root_kappa - 1.0) / (root_kappa + 1.0))",
+                "return float(1.0 / L), 0.0", "plain gradient descent", partial=True),
 ]
 
 
@@ -54,7 +60,11 @@ HELD_OUT = [
 
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+RIGHTS: list[RightAnswer] = [
+    RightAnswer("nesterov_parameters", "return float(1.0 / L), float((root_kappa - 1.0) / (root_kappa + 1.0))",
+                "s = np.sqrt(3 * L / mu + 1)\n    return float(4 / (3 * L + mu)), float((s - 2) / (s + 2))"),
+    RightAnswer("nesterov_parameters", "root_kappa = np.sqrt(L / mu)", "root_kappa = 1 / np.sqrt(mu / L)"),
+]
 
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
  test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
