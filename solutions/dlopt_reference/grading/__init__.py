@@ -51,6 +51,9 @@ from .second_order import check_bfgs_update, check_lbfgs_direction, check_newton
 from .practice import (check_clip_by_global_norm, check_layernorm_backward, check_layernorm_forward,
                        check_top_hessian_eigenvalue, check_warmup_cosine)
 
+from .badly_scaled import check_train_badly_scaled
+from .schedule_budget import check_schedule_for_budget
+
 
 # --- keep this block last: every check_* name defined above becomes part of CHECKS -----------
 CHECKS = {
