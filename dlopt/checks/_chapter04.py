@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._framework import expect_close, fail, register, short, unchanged
+from ._framework import call, expect_close, fail, register, short, unchanged
 from ._update_rules import expect_defaults, stored, take_step
 
 
@@ -352,3 +352,63 @@ def check_adamw(adamw):
            hint="the defaults are learning_rate 1e-3 and weight_decay 1e-2")
     unchanged("adamw", "w", [2.0, -4.0], w)
     return "the decoupled decay by hand, the Adam steps, m, v and t, the defaults, inputs untouched"
+
+
+# --- train_badly_scaled: judged by the point it reaches -------------------------------------------
+
+def _scaled_least_squares(seed, dimension):
+    """Least squares on features of scales 0.1 to 10 (curvatures 0.01 to 100), big weights on small features."""
+    rng = np.random.default_rng(seed)
+    scales = np.geomspace(0.1, 10.0, dimension)
+    rng.shuffle(scales)
+    X = rng.standard_normal((10 * dimension, dimension)) * scales
+    y = X @ (0.5 * rng.standard_normal(dimension) / scales) + 0.1 * rng.standard_normal(10 * dimension)
+    w_star = np.linalg.lstsq(X, y, rcond=None)[0]
+
+    def loss(w):
+        residual = X @ w - y
+        return float(0.5 * residual @ residual / len(X))
+
+    return X, y, w_star, loss, scales
+
+
+@register("train_badly_scaled")
+def check_train_badly_scaled(train_badly_scaled):
+    name = "train_badly_scaled"
+    for seed, dimension, num_steps in ((7, 4, 250), (8, 6, 300)):
+        X, y, w_star, loss, scales = _scaled_least_squares(seed, dimension)
+        calls = []
+
+        def loss_and_grad(w):
+            calls.append(1)
+            w = np.asarray(w, dtype=float)
+            residual = X @ w - y
+            return float(0.5 * residual @ residual / len(X)), X.T @ residual / len(X)
+
+        w0 = np.zeros(dimension)
+        where = f"{name}(loss_and_grad, np.zeros({dimension}), {num_steps})"
+        w = call(name, train_badly_scaled, loss_and_grad, w0.copy(), num_steps)
+        if len(calls) > num_steps:
+            fail(f"{where} called loss_and_grad {len(calls)} times; the budget is {num_steps}",
+                 "one call per step: it returns the loss AND the gradient")
+        try:
+            w = np.asarray(w, dtype=float)
+        except (TypeError, ValueError):
+            fail(f"{where} returned {short(w)}", "return the final parameters, an array of w's shape")
+        if w.shape != w0.shape:
+            fail(f"{where} returned shape {w.shape}, expected {w0.shape}", "return the final parameters")
+        with np.errstate(all="ignore"):
+            ratio = (loss(w) - loss(w_star)) / (loss(w0) - loss(w_star))
+        if not np.isfinite(ratio) or ratio > 1:
+            fail(f"{where}: the loss went up (diverged): the stiffest feature has curvature about 100",
+                 "one learning rate for all coordinates must stay below 2/L = 0.02 here; a method that scales "
+                 "each coordinate by its own gradient size does not have that limit")
+        if ratio > 1e-3:
+            start = np.abs(w0 - w_star)
+            left = np.abs(w - w_star) / start
+            flat = int(np.argmin(scales))
+            fail(f"{where}: {100 * ratio:.3g} % of the initial excess loss is left (needed: at most 0.1 %); the weight "
+                 f"of the feature of scale 0.1 is still {100 * left[flat]:.3g} % of its way from the minimizer",
+                 "the weights of the small features are large (up to ~10 away from 0): your method must travel that "
+                 "far in num_steps steps; Adam moves each coordinate by about its learning rate per step")
+    return "two badly scaled least-squares problems solved to 0.1 % of the initial excess loss within the budget"

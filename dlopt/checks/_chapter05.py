@@ -237,3 +237,72 @@ def check_cosine_decay(cosine_decay):
     expect_rates(name, "cosine_decay(1.0, 25, 10, alpha=0.2): past decay_steps the rate stays at alpha * learning_rate",
                  0.2, got, [(0.6, "clip the step: k' = min(k, T), so the rate stays at alpha * eta_0 after T")])
     return "start, middle, end, past the end, and alpha as a fraction"
+
+
+# --- schedule_for_budget: judged by what the rates do -------------------------------------------
+
+def _noisy_quadratic_run(rates, curvatures, noise, w0, seed, runs=8):
+    """Mean excess loss of SGD on f(w) = sum(curvatures * w**2) / 2 whose gradients carry Gaussian noise."""
+    rng = np.random.default_rng(seed)
+    w = np.tile(w0, (runs, 1))
+    with np.errstate(all="ignore"):
+        for rate_k in rates:
+            w = w - rate_k * (curvatures * w + noise * rng.standard_normal(w.shape))
+        return float(np.mean(0.5 * np.sum(curvatures * w ** 2, axis=1)))
+
+
+def _budget_case(seed, num_steps, curvatures, noise):
+    """A visible instance: its max_learning_rate = 1/L, the floor F of that constant rate, and a start w0 whose
+    every direction holds 5 F of excess loss (so the flattest one needs many steps at a large rate). The noise
+    of a direction grows with the root of its curvature, as the minibatch noise of least squares does."""
+    curvatures = np.asarray(curvatures, dtype=float)
+    noise = noise * np.sqrt(curvatures / curvatures.max())
+    max_rate = 1.0 / curvatures.max()
+    # the noise floor of a constant rate eta on each direction: eta sigma^2 / (2 (2 - eta lambda)) (chapter 5)
+    floor = float(np.sum(max_rate * noise ** 2 / (2 * (2 - max_rate * curvatures))))
+    signs = np.where(np.random.default_rng(seed).random(len(curvatures)) < 0.5, -1.0, 1.0)
+    w0 = signs * np.sqrt(2 * 5.0 * floor / curvatures)
+    return num_steps, max_rate, floor, w0, curvatures, noise
+
+
+_BUDGET_CASES = (
+    (101, 700, np.geomspace(1.0, 1 / 70, 6), 1.0),
+    (202, 1000, np.geomspace(2.0, 2 / 100, 8), 0.5),
+)
+
+
+@register("schedule_for_budget")
+def check_schedule_for_budget(schedule_for_budget):
+    name = "schedule_for_budget"
+    for seed, num_steps, curvatures, noise in _BUDGET_CASES:
+        num_steps, max_rate, floor, w0, curvatures, noise = _budget_case(seed, num_steps, curvatures, noise)
+        where = f"{name}({num_steps}, {max_rate:.6g})"
+        value = call(name, schedule_for_budget, num_steps, max_rate)
+        try:
+            rates = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            fail(f"{where} returned {short(value)}", "return a numpy array of num_steps numbers")
+        if rates.shape != (num_steps,):
+            fail(f"{where} returned shape {rates.shape}, expected ({num_steps},)", "one learning rate per step")
+        if not np.all(np.isfinite(rates)) or np.any(rates < 0):
+            fail(f"{where} returned a rate that is negative, nan or inf", "every rate must be a number >= 0")
+        if np.any(rates > max_rate * (1 + 1e-9)):
+            first = int(np.argmax(rates > max_rate * (1 + 1e-9)))
+            fail(f"{where}: the rate of step {first} is {rates[first]:.4g}, above max_learning_rate = {max_rate:.4g}",
+                 "above the largest stable rate SGD can diverge: never go above max_learning_rate")
+        excess = _noisy_quadratic_run(rates, curvatures, noise, w0, seed)
+        if not excess <= 0.25 * floor:
+            tail = float(np.mean(rates[-num_steps // 10:])) / max_rate
+            total = float(np.sum(rates)) / max_rate
+            if tail >= 0.3:
+                hint = (f"your last rates are still {tail:.2g} x max_learning_rate: with a rate that does not go "
+                        "down, SGD stops at a noise floor proportional to it")
+            elif total < 0.3 * num_steps:
+                hint = (f"your rates add up to only {total:.0f} steps' worth of max_learning_rate out of {num_steps}: "
+                        "they decay too early (or start too low) to cross the flat directions")
+            else:
+                hint = "keep the rate large for a good part of the budget, then let it fall close to zero by the end"
+            fail(f"{where}: SGD on a noisy quadratic (curvatures {curvatures.min():.3g} to {curvatures.max():.3g}) "
+                 f"ends with an excess loss {excess / floor:.3g} x F, where F is the noise floor of the constant rate "
+                 f"max_learning_rate; needed: at most 0.25 x F", hint)
+    return "SGD with your rates on two noisy quadratics beats a quarter of the constant rate's noise floor"

@@ -12,7 +12,7 @@ import bisect
 import math
 import numpy as np
 
-from ._validation import as_real, in_unit_interval, nonnegative, nonnegative_int, positive
+from ._validation import as_real, in_unit_interval, nonnegative, nonnegative_int, positive, positive_int
 
 __all__ = [
     "exponential_decay",
@@ -22,6 +22,7 @@ __all__ = [
     "polynomial_decay",
     "cosine_decay",
     "step_decay",
+    "schedule_for_budget",
     "ReduceLROnPlateau",
 ]
 
@@ -285,6 +286,40 @@ def step_decay(learning_rate, epoch, drop=0.5, epochs_drop=10):
     drop = in_unit_interval(drop, "drop", closed_right=True)
     epochs_drop = positive(epochs_drop, "epochs_drop")
     return float(learning_rate * drop ** math.floor(epoch / epochs_drop))
+
+
+def schedule_for_budget(num_steps, max_learning_rate):
+    r"""A learning-rate schedule for minibatch SGD with a fixed budget of steps: cosine decay to zero.
+
+    Let :math:`K` be ``num_steps`` and :math:`\eta_{\max}` be ``max_learning_rate``, the largest rate at
+    which the iteration is stable (e.g. :math:`1/L` for an :math:`L`-smooth loss). The rate starts at
+    :math:`\eta_{\max}`, which makes the fastest progress while the iterate is far from a minimizer, and
+    decays to zero over the budget, which removes the noise floor :math:`\propto \eta` of constant-rate SGD:
+
+    .. math::
+
+        \eta_k = \eta_{\max} \, \tfrac12 \left(1 + \cos\frac{\pi k}{K}\right), \qquad k = 0, \dots, K - 1 .
+
+    Half the budget is spent above :math:`\eta_{\max}/2` (the rates sum to :math:`K\eta_{\max}/2`), and
+    the last steps are taken at rates near zero. Any schedule with both properties (linear decay, step
+    decay by factors of ten at one half and three quarters, warm-up then cosine) does as well.
+
+    Args:
+        num_steps: :math:`K \ge 1`, the number of SGD steps.
+        max_learning_rate: :math:`\eta_{\max} > 0`.
+
+    Returns:
+        A float64 array of shape ``(num_steps,)``: the rate of step :math:`k` at index :math:`k`, every
+        entry in :math:`(0, \eta_{\max}]`.
+
+    Example:
+        >>> schedule_for_budget(4, 0.1).round(6)
+        array([0.1     , 0.085355, 0.05    , 0.014645])
+    """
+    num_steps = positive_int(num_steps, "num_steps")
+    max_learning_rate = positive(max_learning_rate, "max_learning_rate")
+    k = np.arange(num_steps)
+    return max_learning_rate * 0.5 * (1.0 + np.cos(np.pi * k / num_steps))
 
 
 class ReduceLROnPlateau:

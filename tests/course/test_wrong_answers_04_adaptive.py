@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from wrong_answers import HeldOut, RightAnswer, WrongAnswer, catalogue_tests
+from wrong_answers import HeldOut, RightAnswer, WrongAnswer, catalogue_tests, submissions_of
 
 ASSIGNMENT = "04_adaptive"
 _ADAGRAD_DENOMINATOR = 'np.sqrt(cache) + config["epsilon"]'
 _BIAS_CORRECTION = 'm_hat = m / (1 - beta1 ** t)\n    v_hat = v / (1 - beta2 ** t)'
 _DECAY = 'decayed_w = w - config["learning_rate"] * config["weight_decay"] * w'
 _STORE_ADAM_STATE = 'config["m"], config["v"], config["t"] = m, v, t'
+_ADAM_STEP = "w, config = adam(w, dw, config)"
+_ADAM_RATE = 'config = {"learning_rate": 0.3}'
+_OUTCOME = "train_badly_scaled"
 CATALOGUE = [
     # adagrad
     WrongAnswer("adagrad", _ADAGRAD_DENOMINATOR, 'np.sqrt(cache + config["epsilon"])', "eps inside the square root"),
@@ -61,6 +64,13 @@ CATALOGUE = [
                 "applied after the Adam step"),
     WrongAnswer("adamw", _BIAS_CORRECTION, "m_hat = m\n    v_hat = v", "no bias correction"),
     WrongAnswer("adamw", _DECAY, 'decayed_w = w + config["learning_rate"] * config["weight_decay"] * w', "wrong sign"),
+    # train_badly_scaled (the outcome task): graded on hidden problems, each wrong answer in a submission of its own
+    WrongAnswer("train_badly_scaled", _ADAM_STEP, "w = w - 0.01 * dw", "the flat directions were left behind"),
+    WrongAnswer("train_badly_scaled", _ADAM_STEP, "w = w - 0.1 * dw", "a step too large for the steepest direction"),
+    WrongAnswer("train_badly_scaled", _ADAM_STEP, _ADAM_STEP + "\n        loss, _ = loss_and_grad(w)  # the new loss, for a log",
+                "more gradient evaluations than the budget"),
+    WrongAnswer("train_badly_scaled", _ADAM_RATE, 'config = {"learning_rate": 0.04}', "solved 3 of 5 hidden instances",
+                partial=True),
 ]
 
 
@@ -95,9 +105,27 @@ HELD_OUT = [
 
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+RIGHTS: list[RightAnswer] = [
+    RightAnswer("train_badly_scaled", _ADAM_RATE, 'config = {"learning_rate": 1.0}'),
+    RightAnswer("train_badly_scaled", f"{_ADAM_RATE}\n    for _ in range(num_steps):\n        loss, dw = loss_and_grad(w)\n"
+                                      f"        {_ADAM_STEP}",
+                'config = {"learning_rate": 3.0}\n    for _ in range(num_steps):\n        loss, dw = loss_and_grad(w)\n'
+                "        w, config = adagrad(w, dw, config)"),
+]
+
+
+def group(catalogue: list[WrongAnswer]) -> dict[str, list[WrongAnswer]]:
+    """As :func:`submissions_of`, but each wrong answer of the outcome task in a submission of its own.
+
+    ``train_badly_scaled`` calls the notebook's ``adam``: sharing a submission with a wrong ``adam`` would
+    change what it does, and its diagnosis with it.
+    """
+    submissions = submissions_of([wrong for wrong in catalogue if wrong.function != _OUTCOME])
+    outcome = [wrong for wrong in catalogue if wrong.function == _OUTCOME]
+    return {**submissions, **{f"wrong_outcome_{k:02d}": [wrong] for k, wrong in enumerate(outcome)}}
+
 
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
  test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,
  test_held_out_wrong_answer_is_caught, test_right_answer_written_differently_full_marks) = catalogue_tests(
-    ASSIGNMENT, CATALOGUE, held_out=HELD_OUT, rights=RIGHTS)
+    ASSIGNMENT, CATALOGUE, group=group, held_out=HELD_OUT, rights=RIGHTS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from wrong_answers import HeldOut, RightAnswer, WrongAnswer, catalogue_tests
 
 ASSIGNMENT = "05_lr_decay"
+_COSINE = "max_learning_rate * 0.5 * (1.0 + np.cos(np.pi * k / num_steps))"
 CATALOGUE = [
     # step_decay: return float(learning_rate * drop ** np.floor(epoch / epochs_drop))
     WrongAnswer("step_decay", "np.floor(epoch / epochs_drop)", "(epoch / epochs_drop)", "no floor"),
@@ -54,6 +55,12 @@ CATALOGUE = [
     WrongAnswer("cosine_decay", "learning_rate * ((1.0 - alpha) * cosine + alpha)", "(learning_rate - alpha) * cosine + alpha",
                 "eta_min"),
     WrongAnswer("cosine_decay", "np.pi * step / decay_steps", "step / decay_steps", "missing pi"),
+    # schedule_for_budget (the outcome task): graded by SGD on hidden problems
+    WrongAnswer("schedule_for_budget", _COSINE, "np.full(num_steps, max_learning_rate)", "a rate that never decays"),
+    WrongAnswer("schedule_for_budget", _COSINE, "max_learning_rate * 0.5 ** (k / (num_steps / 20))", "decays too early"),
+    WrongAnswer("schedule_for_budget", _COSINE, "2 * " + _COSINE, "above max_learning_rate"),
+    WrongAnswer("schedule_for_budget", _COSINE, "max_learning_rate / (1.0 + 20 * k / num_steps)", "decays too early",
+                partial=True),
 ]
 
 
@@ -95,7 +102,11 @@ HELD_OUT = [
 
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+RIGHTS: list[RightAnswer] = [
+    RightAnswer("schedule_for_budget", _COSINE, "max_learning_rate * (1.0 - k / num_steps)"),
+    RightAnswer("schedule_for_budget", _COSINE,
+                "max_learning_rate * np.where(k < num_steps // 2, 1.0, np.where(k < 3 * num_steps // 4, 0.1, 0.01))"),
+]
 
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
  test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,

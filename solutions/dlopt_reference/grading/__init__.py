@@ -52,6 +52,9 @@ from .practice import (check_clip_by_global_norm, check_layernorm_backward, chec
                        check_top_hessian_eigenvalue, check_warmup_cosine)
 
 from .step_sizes import check_choose_learning_rate, check_heavy_ball_parameters, check_nesterov_parameters
+from .badly_scaled import check_train_badly_scaled
+from .schedule_budget import check_schedule_for_budget
+
 
 # --- keep this block last: every check_* name defined above becomes part of CHECKS -----------
 CHECKS = {
