@@ -212,3 +212,93 @@ def check_batchnorm_backward_alt(batchnorm_backward_alt, *others):
         "batchnorm_backward_alt", batchnorm_backward_alt, others,
         "dx = gamma / (N * s) * (N * dout - sum_k dout_k - x_hat * sum_k dout_k * x_hat_k), sums over the batch "
         "(axis=0), s = sqrt(var + eps): compare your line with the formula term by term")
+
+
+# --------------------------------------------------------------------------------------------
+# fold_batchnorm (an outcome task): the folded layer must do what the layer and its test-mode
+# batch normalization do, on inputs the function never sees. Judged by outputs only: any algebra
+# that gives the same layer passes. The expected outputs come from the test-mode formula of
+# batch normalization (section 1 of the notebook), applied to x @ W + b.
+# --------------------------------------------------------------------------------------------
+
+def _test_mode_batchnorm(z, gamma, beta, running_mean, running_var, eps):
+    """What batch normalization outputs in test mode for the pre-activations ``z`` (shape (N, D))."""
+    return gamma * (z - running_mean) / np.sqrt(running_var + eps) + beta
+
+
+def _fold_layers():
+    """Two visible layers: a small one (one feature with a running variance far below eps) and a random one."""
+    small = dict(W=np.array([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]]), b=np.array([0.5, 0.0, -1.0]),
+                 gamma=np.array([2.0, 0.5, 1.5]), beta=np.array([0.1, -0.3, 0.0]),
+                 running_mean=np.array([1.0, -0.5, 2.0]), running_var=np.array([4.0, 1e-7, 0.25]), eps=None)
+    rng = np.random.default_rng(20260806)
+    D_in, D = 5, 4
+    random = dict(W=rng.normal(scale=0.3, size=(D_in, D)), b=rng.normal(size=D), gamma=rng.uniform(0.5, 2.0, size=D),
+                  beta=rng.normal(size=D), running_mean=rng.normal(size=D),
+                  running_var=np.array([0.8, 3e-6, 2.5, 0.04]), eps=1e-3)
+    return [("a 2 x 3 layer whose feature 1 has running_var 1e-7 (far below eps), eps left at its default", small),
+            ("a random 5 x 4 layer, feature 1 with running_var 3e-6, eps=1e-3 given", random)]
+
+
+def _fold_hint(layer, eps, W_folded, b_folded, j):
+    """A hint from how feature j goes wrong: its slope (how the output moves with x) or its offset (at x = 0)."""
+    base = _test_mode_batchnorm(layer["b"][None, :], layer["gamma"], layer["beta"], layer["running_mean"],
+                                layer["running_var"], eps)[0]
+    offset_right = np.isclose(b_folded[j], base[j], rtol=1e-6, atol=1e-9)
+    slope = np.array([_test_mode_batchnorm((layer["b"] + layer["W"][i])[None, :], layer["gamma"], layer["beta"],
+                                           layer["running_mean"], layer["running_var"], eps)[0, j] - base[j]
+                      for i in range(layer["W"].shape[0])])
+    slope_right = np.allclose(W_folded[:, j], slope, rtol=1e-6, atol=1e-9 * np.max(np.abs(slope)))
+    if slope_right and not offset_right:
+        if np.isclose(b_folded[j] + layer["beta"][j], base[j], rtol=1e-6):
+            return (f"at x = 0 your layer's output {j} misses exactly beta[{j}] = {layer['beta'][j]:g}: batch "
+                    "normalization's shift must end up in the folded bias too")
+        return (f"the weights are right, but at x = 0 your layer outputs {b_folded[j]:.6g} for feature {j} where the "
+                f"layer and batch normalization give {base[j]:.6g} (the value for z = b): everything that shifts "
+                "z (the layer's bias, the running mean) passes through batch normalization's scaling before beta is added")
+    ratio = float(W_folded[:, j] @ slope / (slope @ slope))
+    var = layer["running_var"][j]
+    if var < eps and np.isclose(ratio, np.sqrt((var + eps) / var), rtol=1e-3):
+        return (f"feature {j}'s running variance ({var:g}) is far below eps ({eps:g}): batch normalization divides by "
+                f"sqrt(running_var + eps), and your weights for it are {ratio:.4g} times too large")
+    return (f"as x changes, your output {j} moves {ratio:.4g} times as fast as batch normalization's "
+            f"(running_var {var:g}, gamma {layer['gamma'][j]:g}, eps {eps:g}): per output feature, batch normalization "
+            "multiplies z by one factor; which one?")
+
+
+@register("fold_batchnorm")
+def check_fold_batchnorm(fold_batchnorm):
+    name = "fold_batchnorm"
+    x = np.random.default_rng(11).normal(size=(20, 5))   # held-out inputs, never given to fold_batchnorm
+    for what, layer in _fold_layers():
+        eps = 1e-5 if layer["eps"] is None else layer["eps"]
+        keys = ("W", "b", "gamma", "beta", "running_mean", "running_var")
+        args = [layer[key].copy() for key in keys]
+        kwargs = {} if layer["eps"] is None else {"eps": layer["eps"]}
+        result = call(name, fold_batchnorm, *args, **kwargs)
+        for key, given in zip(keys, args):
+            if not np.array_equal(given, layer[key]):
+                fail(f"{name} modified {key} in place", "return new arrays; the original layer may still be in use")
+        W_folded, b_folded = pair(name, result, "(W_folded, b_folded)")
+        W_shape, b_shape = layer["W"].shape, layer["b"].shape
+        try:
+            W_folded, b_folded = np.asarray(W_folded, dtype=float), np.asarray(b_folded, dtype=float)
+        except (TypeError, ValueError):
+            fail(f"{name} on {what}: W_folded and b_folded must be arrays of numbers, got {short(result)}")
+        if W_folded.shape != W_shape or b_folded.shape != b_shape:
+            fail(f"{name} on {what}: returned shapes {W_folded.shape} and {b_folded.shape}; the folded layer has "
+                 f"the shapes of W {W_shape} and b {b_shape}")
+        inputs = x[:, :W_shape[0]]
+        expected = _test_mode_batchnorm(inputs @ layer["W"] + layer["b"], layer["gamma"], layer["beta"],
+                                        layer["running_mean"], layer["running_var"], eps)
+        got = inputs @ W_folded + b_folded
+        scale = np.maximum(np.max(np.abs(expected), axis=0), 1e-12)
+        error = np.max(np.abs(got - expected), axis=0) / scale
+        if not np.all(np.isfinite(got)) or np.any(error > 1e-6):
+            j = int(np.argmax(np.where(np.isfinite(error), error, np.inf)))
+            hint = ("your layer's outputs hold nan or inf" if not np.all(np.isfinite(got))
+                    else _fold_hint(layer, eps, W_folded, b_folded, j))
+            expect_close(name, f"{what}: the outputs x @ W_folded + b_folded on 20 inputs x, against the layer followed "
+                         f"by test-mode batch normalization (output feature {j})", expected[:, j], got[:, j],
+                         hint=hint, rtol=1e-6, atol=1e-6 * scale[j])
+    return "two layers (tiny running variances, eps given and default) reproduce test-mode batch normalization"

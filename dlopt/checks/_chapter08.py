@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._framework import call, expect_close, likely_mistake, register, unchanged
+from ._framework import call, expect_close, fail, likely_mistake, register, short, unchanged
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,3 +204,111 @@ def check_ema_update(ema_update):
     unchanged("ema_update", "average", np.array([[1.0, 2.0], [3.0, 4.0]]), average)
     unchanged("ema_update", "params", np.array([[5.0, 6.0], [7.0, 8.0]]), params)
     return "one step by hand, the default decay, decays 1 and 0, inputs untouched"
+
+
+# --------------------------------------------------------------------------------------------
+# select_ensemble (an outcome task): the chosen ensemble must beat, on held-out data the function
+# never sees, both the best single model on validation and the average of all models.
+# --------------------------------------------------------------------------------------------
+
+#: How much lower the ensemble's held-out log loss must be than each baseline's (nats).
+MIN_GAIN = 0.005
+
+
+def _log_loss(probs, labels):
+    """Mean negative log-probability of the true labels (floored at 1e-15)."""
+    return float(-np.mean(np.log(np.maximum(probs[np.arange(len(labels)), labels], 1e-15))))
+
+
+def _softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _visible_pool(seed, n_val, n_test, size):
+    """A pool of 10 models of 4 classes: 3 good ones that make nearly the same errors, 3 good ones with their
+    own errors, 4 overconfident bad ones; probabilities on validation and on held-out test data."""
+    rng = np.random.default_rng(seed)
+    C = 4
+    specs = ([(2.6, "cluster", 0.9, 1.0)] * 3 + [(2.4, f"own {i}", 0.0, 1.0) for i in range(3)]
+             + [(0.5, f"bad {i}", 0.0, 4.0) for i in range(4)])
+    specs = [specs[i] for i in rng.permutation(len(specs))]
+
+    def draw(n):
+        labels = rng.integers(0, C, size=n)
+        shared, probs = {}, []
+        for signal, group, rho, temperature in specs:
+            if group not in shared:
+                shared[group] = rng.normal(size=(n, C))
+            noise = np.sqrt(rho) * shared[group] + np.sqrt(1 - rho) * rng.normal(size=(n, C))
+            probs.append(_softmax(temperature * (signal * np.eye(C)[labels] + 1.5 * noise)))
+        return np.stack(probs), labels
+
+    val_probs, val_labels = draw(n_val)
+    test_probs, test_labels = draw(n_test)
+    return val_probs, val_labels, test_probs, test_labels, size
+
+
+def _read_picks(result, M, size):
+    name = "select_ensemble"
+    if result is None or isinstance(result, (str, bytes, dict)):
+        fail(f"{name} must return a list of model indices, got {short(result)}")
+    try:
+        items = list(np.asarray(result).ravel()) if isinstance(result, np.ndarray) else list(result)
+    except TypeError:
+        fail(f"{name} must return a list of model indices, got {short(result)}")
+    if not items:
+        fail(f"{name} returned no model", "an ensemble holds at least one model")
+    if len(items) > size:
+        fail(f"{name} returned {len(items)} picks with size={size}", "return at most size model indices")
+    picks = []
+    for item in items:
+        try:
+            value = float(item)
+        except (TypeError, ValueError):
+            fail(f"{name}: the picks must be integer model indices, got {short(item)}")
+        if isinstance(item, (bool, np.bool_)) or not np.isfinite(value) or value != int(value) or not 0 <= value < M:
+            fail(f"{name}: the picks must be integer model indices from 0 to {M - 1}, got {short(item)}")
+        picks.append(int(value))
+    return picks
+
+
+def _counted(picks):
+    """``[3, 1, 3]`` -> ``1, 3 (x2)``."""
+    return ", ".join(f"{m}" + (f" (x{picks.count(m)})" if picks.count(m) > 1 else "") for m in sorted(set(picks)))
+
+
+@register("select_ensemble")
+def check_select_ensemble(select_ensemble):
+    name = "select_ensemble"
+    for seed, n_val, size in [(808, 400, 20), (809, 300, 6)]:
+        val_probs, val_labels, test_probs, test_labels, size = _visible_pool(seed, n_val, 3000, size)
+        M = len(val_probs)
+        given = val_probs.copy()
+        picks = _read_picks(call(name, select_ensemble, given, val_labels.copy(), size), M, size)
+        if not np.array_equal(given, val_probs):
+            fail(f"{name} modified val_probs in place", "work on copies of the models' probabilities")
+        val_losses = np.array([_log_loss(p, val_labels) for p in val_probs])
+        best = int(np.argmin(val_losses))
+        ours = _log_loss(test_probs[picks].mean(axis=0), test_labels)
+        baselines = {f"the best model on validation alone (model {best})": _log_loss(test_probs[best], test_labels),
+                     f"the average of all {M} models": _log_loss(test_probs.mean(axis=0), test_labels)}
+        not_beaten = [f"{what} ({loss:.3f})" for what, loss in baselines.items() if ours > loss - MIN_GAIN]
+        if not not_beaten:
+            continue
+        weight_bad = np.mean([val_losses[m] > 2 * val_losses[best] for m in picks])
+        if set(picks) == {best}:
+            hint = "one model is not an ensemble: which models correct the errors of the best one?"
+        elif weight_bad > 0:
+            hint = (f"{weight_bad:.0%} of your ensemble's weight is on models whose validation log loss is more than "
+                    f"twice model {best}'s: they are confidently wrong, and a confident mistake costs a lot of log "
+                    "loss. Judge each addition by the validation loss of the whole ensemble")
+        else:
+            hint = ("models that make the same errors add little to each other: judge each addition by what it does "
+                    "to the validation loss of the whole ensemble, and allow a model to be picked more than once")
+        fail(f"{name} on a pool of {M} models (4 classes, {n_val} validation examples, size={size}): your ensemble "
+             f"(models {_counted(picks)}) has held-out log loss {ours:.3f}; it must beat " + " and ".join(not_beaten)
+             + f" by {MIN_GAIN} nats. On the validation data it has {_log_loss(val_probs[picks].mean(axis=0), val_labels):.3f}, "
+             f"model {best} alone {val_losses[best]:.3f}", hint)
+    return "on two pools of models the ensemble beats the best single model and the average of all, on held-out data"

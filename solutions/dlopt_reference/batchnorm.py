@@ -17,9 +17,9 @@ from collections.abc import MutableMapping
 
 import numpy as np
 
-from ._validation import as_float_array, check_same_shape, in_unit_interval, positive
+from ._validation import as_float_array, as_real, check_same_shape, in_unit_interval, positive
 
-__all__ = ["batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"]
+__all__ = ["batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt", "fold_batchnorm"]
 
 _CACHE_KEYS = ("mode", "x", "x_hat", "x_centered", "mean", "var", "std", "gamma", "eps")
 
@@ -241,3 +241,69 @@ def batchnorm_backward_alt(dout, cache):
         return gamma * dout / std, dgamma, dbeta
     dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)
     return dx, dgamma, dbeta
+
+
+def fold_batchnorm(W, b, gamma, beta, running_mean, running_var, eps=1e-5):
+    r"""Fold an inference-mode batch normalization into the affine layer before it.
+
+    At test time batch normalization is a fixed affine map of each feature: with the running
+    averages :math:`\mu_{\text{run}}, \sigma^2_{\text{run}}` it computes
+    :math:`y = \gamma (z - \mu_{\text{run}}) / \sqrt{\sigma^2_{\text{run}} + \epsilon} + \beta` of the
+    layer's output :math:`z = x W + b`. An affine map of an affine map is affine, so one layer does
+    both. Let :math:`s_j = \gamma_j / \sqrt{\sigma^2_{\text{run}, j} + \epsilon}` (one factor per output
+    feature :math:`j`):
+
+    .. math::
+
+        W'_{ij} \leftarrow W_{ij} \, s_j, \qquad
+        b'_j \leftarrow (b_j - \mu_{\text{run}, j}) \, s_j + \beta_j,
+
+    and then :math:`x W' + b' = \gamma (x W + b - \mu_{\text{run}}) / \sqrt{\sigma^2_{\text{run}} + \epsilon} + \beta`
+    for every input :math:`x`, which is ``batchnorm_forward(x @ W + b, gamma, beta, bn_param)`` in
+    ``'test'`` mode. The batch statistics play no part: a deployed layer sees one example at a time.
+
+    Args:
+        W: weights, shape ``(D_in, D)`` (the layer computes ``x @ W + b`` for ``x`` of shape ``(N, D_in)``).
+        b: bias, shape ``(D,)``.
+        gamma, beta: the batch normalization's scale and shift, shape ``(D,)``.
+        running_mean, running_var: its running averages, shape ``(D,)``, ``running_var >= 0``.
+        eps: added to the variance inside the square root (default ``1e-5``, as in ``batchnorm_forward``).
+
+    Returns:
+        ``(W_folded, b_folded)``: new float64 arrays of shapes ``(D_in, D)`` and ``(D,)``; the inputs are
+        not modified.
+
+    Example:
+        One input, one feature: :math:`z = 2x + 1`, running mean 3 and variance 4 (``eps=0`` for round
+        numbers), :math:`\gamma = 1, \beta = 0` give :math:`y = (2x + 1 - 3)/2 = x - 1`:
+
+        >>> import numpy as np
+        >>> W_f, b_f = fold_batchnorm(np.array([[2.0]]), np.array([1.0]), np.ones(1), np.zeros(1),
+        ...                           np.array([3.0]), np.array([4.0]), eps=0.0)
+        >>> W_f, b_f
+        (array([[1.]]), array([-1.]))
+
+    References:
+        Jacob et al., "Quantization and training of neural networks for efficient integer-arithmetic-only
+        inference", CVPR 2018, Section 3.2 (batch normalization folding); PyTorch
+        ``torch.nn.utils.fusion.fuse_linear_bn_weights``.
+    """
+    W = as_float_array(W, "W")
+    if W.ndim != 2:
+        raise ValueError(f"W must have shape (D_in, D), got {W.shape}")
+    D = W.shape[1]
+    vectors = {}
+    for name, value in (("b", b), ("gamma", gamma), ("beta", beta), ("running_mean", running_mean),
+                        ("running_var", running_var)):
+        vectors[name] = as_float_array(value, name)
+        if vectors[name].shape != (D,):
+            raise ValueError(f"{name} must have shape ({D},) to match W of shape {W.shape}, got {vectors[name].shape}")
+    if np.any(vectors["running_var"] < 0):
+        raise ValueError("running_var must be >= 0")
+    eps = as_real(eps, "eps")
+    if eps < 0 or (eps == 0 and np.any(vectors["running_var"] == 0)):
+        raise ValueError(f"eps must be >= 0, and > 0 where running_var is 0; got {eps}")
+    scale = vectors["gamma"] / np.sqrt(vectors["running_var"] + eps)
+    W_folded = W * scale                      # column j of W times s_j
+    b_folded = (vectors["b"] - vectors["running_mean"]) * scale + vectors["beta"]
+    return W_folded, b_folded

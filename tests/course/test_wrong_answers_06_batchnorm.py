@@ -14,6 +14,7 @@ from wrong_answers import HeldOut, RightAnswer, WrongAnswer, assert_caught, cata
 
 ASSIGNMENT = "06_batchnorm"
 FORWARD, BACKWARD, ALT = "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt"
+FOLD = "fold_batchnorm"
 ALT_DX = "dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)"
 
 CATALOGUE = [
@@ -51,6 +52,11 @@ CATALOGUE = [
     WrongAnswer(ALT, ALT_DX, "dx = gamma * dout / std", "mean and variance treated as constants"),
     WrongAnswer(ALT, ALT_DX, ALT_DX.replace("- x_hat * dgamma", "+ x_hat * dgamma"), "sign error in the variance term"),
     WrongAnswer(ALT, ALT_DX, ALT_DX.replace("dx = gamma / (N * std)", "dx = 1 / (N * std)"), "gamma missing from dx"),
+    # the outcome task: judged on hidden layers by the folded layer's outputs
+    WrongAnswer(FOLD, "np.sqrt(running_var + eps)", "np.sqrt(running_var)", "eps forgotten"),
+    WrongAnswer(FOLD, "np.sqrt(running_var + eps)", "(running_var + eps)", "the variance is not square-rooted"),
+    WrongAnswer(FOLD, "b_folded = (b - running_mean) * scale + beta", "b_folded = (b - running_mean) * scale",
+                "beta not folded into the bias"),
 ]
 
 
@@ -80,7 +86,11 @@ HELD_OUT = [
 
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+RIGHTS: list[RightAnswer] = [
+    RightAnswer(FOLD, "W_folded = W * scale", "W_folded = W @ np.diag(scale)"),
+    RightAnswer(FOLD, "b_folded = (b - running_mean) * scale + beta",
+                "b_folded = beta + np.einsum('j,j->j', b, scale) - running_mean * scale"),
+]
 
 (course, test_model_answer_full_marks_and_blank_zero, _, test_isolated_regrade_agrees_with_nbgrader,
  test_diagnoses_are_specific, test_held_out_wrong_answer_is_caught,

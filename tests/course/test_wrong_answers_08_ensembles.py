@@ -39,6 +39,14 @@ CATALOGUE = [
                 "sign error"),
     WrongAnswer("ema_update", "decay * average + (1.0 - decay) * params", "0.5 * (average + params)",
                 "plain mean of the average and the parameters"),
+    # the outcome task: judged on hidden pools by the chosen ensemble's held-out log loss
+    WrongAnswer("select_ensemble", "best = int(np.argmin(candidate_losses))", "best = int(np.argmax(candidate_losses))",
+                "the worst models"),
+    WrongAnswer("select_ensemble", "    return picks", "    return list(range(len(probs)))", "every model averaged"),
+    WrongAnswer("select_ensemble", "    return picks",
+                "    own_losses = -np.log(np.maximum(true_class, 1e-15)).mean(axis=1)\n"
+                "    return [int(m) for m in np.argsort(own_losses)[:min(size, len(own_losses))]]",
+                "top-k models by their own validation loss", partial=True),
 ]
 
 
@@ -62,7 +70,19 @@ HELD_OUT = [
 
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+RIGHTS: list[RightAnswer] = [
+    # early stopping: keep the prefix of the picks whose ensemble has the lowest validation loss
+    RightAnswer("select_ensemble", "    return picks",
+                "    prefix_means = np.cumsum(true_class[picks], axis=0) / np.arange(1, len(picks) + 1)[:, None]\n"
+                "    prefix_losses = -np.log(np.maximum(prefix_means, 1e-15)).mean(axis=1)\n"
+                "    return picks[:int(np.argmin(prefix_losses)) + 1]"),
+    # the Brier score instead of the log loss as the selection criterion (a proper scoring rule too)
+    RightAnswer("select_ensemble",
+                "        candidate_losses = -np.log(np.maximum((total + true_class) / (k + 1), 1e-15)).mean(axis=1)",
+                "        chosen_sum = probs[picks].sum(axis=0)\n"
+                "        one_hot = np.eye(probs.shape[2])[labels]\n"
+                "        candidate_losses = (((chosen_sum + probs) / (k + 1) - one_hot) ** 2).sum(axis=2).mean(axis=1)"),
+]
 
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
  test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,

@@ -55,6 +55,8 @@ from .step_sizes import check_choose_learning_rate, check_heavy_ball_parameters,
 from .badly_scaled import check_train_badly_scaled
 from .schedule_budget import check_schedule_for_budget
 
+from .fold_batchnorm import check_fold_batchnorm
+from .ensemble_selection import check_select_ensemble
 
 # --- keep this block last: every check_* name defined above becomes part of CHECKS -----------
 CHECKS = {
