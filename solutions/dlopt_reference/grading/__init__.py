@@ -51,6 +51,7 @@ from .second_order import check_bfgs_update, check_lbfgs_direction, check_newton
 from .practice import (check_clip_by_global_norm, check_layernorm_backward, check_layernorm_forward,
                        check_top_hessian_eigenvalue, check_warmup_cosine)
 
+from .tuning import check_tune_hyperparameters
 
 # --- keep this block last: every check_* name defined above becomes part of CHECKS -----------
 CHECKS = {
