@@ -1,4 +1,5 @@
-"""Visible checks of exercise 7: sample_log_uniform, random_search, grid_search, successive_halving.
+"""Visible checks of exercise 7: sample_log_uniform, random_search, grid_search, successive_halving,
+tune_hyperparameters (judged by the true loss of the configuration it returns on three visible problems).
 
 Expected values come from the same seeded generator (the draws the functions must make) and from
 hand-computed grids; no reference code.
@@ -307,3 +308,109 @@ def check_successive_halving(successive_halving):
         fail(f"{called}: the diverged configuration (id 1) should keep its score nan, got {short(trials[-1]['score'])}")
     return ("the calls of train (budgets 1, 3, 9 for 9, 3, 1 configurations), the order of the result, scores of the "
             "last rung reached, ties in the order of configs, nan last")
+
+
+# --------------------------------------------------------------------------------------------
+# tune_hyperparameters: judged by outcome on three visible tuning problems (the hidden check uses others)
+
+TUNING_SPACE = {"learning_rate": (1e-5, 1.0), "weight_decay": (1e-6, 1e-1)}
+TUNING_TOLERANCE = 0.05
+CHANCE_LOSS = math.log(10.0)  # a 10-class classifier that learned nothing
+
+
+class VisibleTuningProblem:
+    """A validation loss of u = log10(learning_rate), v = log10(weight_decay): L* at (u*, v*), rising to
+    chance level away from it (faster above u*), inf where training diverges; optionally noisy."""
+
+    def __init__(self, name, u_star, v_star, loss_star, lr_width, wd_width, diverge_above, budget, noise=0.0, seed=0):
+        self.name, self.u_star, self.v_star, self.loss_star = name, u_star, v_star, loss_star
+        scale = -math.log1p(-TUNING_TOLERANCE / (CHANCE_LOSS - loss_star))  # q at loss L* + tolerance
+        self.a, self.b = scale / lr_width ** 2, scale / wd_width ** 2
+        self.diverge_above, self.budget, self.noise, self.seed = diverge_above, budget, noise, seed
+
+    def true_loss(self, config):
+        u, v = math.log10(config["learning_rate"]), math.log10(config["weight_decay"])
+        if u > self.diverge_above:
+            return math.inf
+        du, dv = u - self.u_star, v - self.v_star
+        q = self.a * (2.0 if du > 0 else 1.0) * du ** 2 + self.b * dv ** 2
+        return self.loss_star + (CHANCE_LOSS - self.loss_star) * -math.expm1(-q)
+
+
+# the budgets let a log-uniform random search of the whole budget fail each problem with probability < 1e-6
+VISIBLE_TUNING_PROBLEMS = [
+    VisibleTuningProblem("best learning_rate 3e-4, weight_decay 1e-5; diverges above learning_rate 3e-3",
+                         math.log10(3e-4), -5.0, 0.45, 0.8, 1.2, math.log10(3e-3), budget=150, seed=11),
+    VisibleTuningProblem("best learning_rate 2e-5 (near the lower edge), weight_decay 0.03; diverges above 3e-3; noisy",
+                         math.log10(2e-5), math.log10(0.03), 0.6, 0.8, 1.6, math.log10(3e-3), budget=210, noise=0.005,
+                         seed=12),
+    VisibleTuningProblem("best learning_rate 0.01, weight_decay 1.6e-6 (near the lower edge); diverges above 0.05; "
+                         "noisy", -2.0, -5.8, 0.35, 0.8, 1.1, math.log10(0.05), budget=240, noise=0.01, seed=13),
+]
+
+
+def _tuning_config(name, config, what):
+    """The configuration as two floats inside the search space, or a failure saying what is wrong."""
+    if not isinstance(config, dict) or set(config) != set(TUNING_SPACE):
+        fail(f"{name}: {what} must be a dict with exactly the keys 'learning_rate' and 'weight_decay', got {short(config)}",
+             'return {"learning_rate": ..., "weight_decay": ...}')
+    clean = {}
+    for key, (low, high) in TUNING_SPACE.items():
+        value = config[key]
+        if isinstance(value, np.ndarray) and value.shape == ():
+            value = value[()]
+        if not is_number(value) or not math.isfinite(float(value)):
+            fail(f"{name}: {what}: {key} must be a finite number, got {short(config[key])}")
+        if not low * (1 - 1e-9) <= float(value) <= high * (1 + 1e-9):
+            fail(f"{name}: {what}: {key} = {float(value):.3g} is outside the search space [{low:g}, {high:g}]",
+                 "stay inside the search space, including when you search near its edges")
+        clean[key] = min(max(float(value), low), high)
+    return clean
+
+
+@register("tune_hyperparameters")
+def check_tune_hyperparameters(tune_hyperparameters):
+    name = "tune_hyperparameters"
+    for problem in VISIBLE_TUNING_PROBLEMS:
+        noise = np.random.default_rng(problem.seed)
+        evaluated = []
+
+        def objective(config, problem=problem, noise=noise, evaluated=evaluated):
+            if len(evaluated) >= problem.budget:
+                fail(f"{name}: on the problem '{problem.name}' the objective was called more than budget = "
+                     f"{problem.budget} times", "count every call of objective, and stop when the budget is spent")
+            config = _tuning_config(name, config, "the objective's argument")
+            loss = problem.true_loss(config)
+            if problem.noise and math.isfinite(loss):
+                loss += problem.noise * float(noise.standard_normal())
+            evaluated.append((config, loss))
+            return loss
+
+        answer = call(name, tune_hyperparameters, objective, problem.budget, np.random.default_rng(problem.seed + 100))
+        config = _tuning_config(name, answer, "the returned configuration")
+        loss, best = problem.true_loss(config), problem.loss_star
+        if loss <= best + TUNING_TOLERANCE:
+            continue
+        rates = [c["learning_rate"] for c, _ in evaluated]
+        decays = {c["weight_decay"] for c, _ in evaluated}
+        if len(rates) > 4 and np.mean(np.array(rates) > 0.1) > 0.6:
+            hint = ("most of your learning rates were above 0.1: a learning rate is a scale parameter, so give each "
+                    "decade (1e-5 to 1e-4, ..., 0.1 to 1) the same share of your trials")
+        elif len(decays) == 1 and len(rates) > 4:
+            hint = "every evaluation used the same weight_decay: search both hyperparameters"
+        elif evaluated and config == evaluated[0][0] and len(evaluated) > 4:
+            hint = "you returned the first configuration you evaluated: return the one with the lowest loss"
+        elif evaluated and math.isfinite(loss) and loss >= max(l for _, l in evaluated if math.isfinite(l)):
+            hint = "you returned the configuration with the highest loss; lower is better"
+        elif not evaluated:
+            hint = "call objective(config) to evaluate configurations, and return the best one"
+        else:
+            hint = ("spend the budget on the whole space, on a log scale, then return the configuration with the "
+                    "lowest loss (optionally refine around it)")
+        diverged = " (training diverges there)" if math.isinf(loss) else ""
+        fail(f"{name}: on the problem '{problem.name}' (budget {problem.budget}), it returned learning_rate "
+             f"{config['learning_rate']:.3g}, weight_decay {config['weight_decay']:.3g}, true loss {loss:.3f}{diverged}; "
+             f"the best achievable is {best:.3f}, and a loss within {TUNING_TOLERANCE} of it is required "
+             f"({len(evaluated)} evaluations)", hint)
+    return ("within 0.05 of the best loss on 3 visible problems (one optimum near the lower edge of the learning "
+            "rate, one near the lower edge of the weight decay, noisy losses) under the budget")

@@ -1,4 +1,5 @@
-"""Hyperparameter search: log-uniform sampling, random search, grid search and successive halving.
+"""Hyperparameter search: log-uniform sampling, random search, grid search, successive halving, and tuning
+a learning rate and a weight decay under a budget of trials.
 
 The searches return a list of trials ``{"params": {...}, "score": float}`` sorted best first, where
 *lower scores are better* (a validation loss or error rate; negate an accuracy). The sort is stable,
@@ -16,7 +17,12 @@ import numpy as np
 
 from ._validation import as_real, positive_int
 
-__all__ = ["sample_log_uniform", "random_search", "grid_search", "successive_halving", "rung_schedule"]
+__all__ = ["sample_log_uniform", "random_search", "grid_search", "successive_halving", "rung_schedule",
+           "tune_hyperparameters"]
+
+#: The search space of :func:`tune_hyperparameters`: name -> (low, high) exponents of 10. Both are scale
+#: parameters (a factor of 2 matters as much at 1e-4 as at 1e-1), searched on a log scale.
+TUNING_SPACE = {"learning_rate": (-5.0, 0.0), "weight_decay": (-6.0, -1.0)}
 
 
 def _check_rng(rng):
@@ -291,3 +297,68 @@ def successive_halving(train, configs, min_budget, max_budget, reduction_factor=
             survivors = sorted(index for index, _ in sorted(results, key=rank)[:keep])
     order = sorted(latest, key=lambda index: (-latest[index][0],) + rank((index, latest[index][2])))
     return [{"params": dict(configs[index]), "budget": latest[index][1], "score": latest[index][2]} for index in order]
+
+
+def tune_hyperparameters(objective, budget, rng):
+    r"""Find a good ``learning_rate`` and ``weight_decay`` with at most ``budget`` calls of ``objective``.
+
+    The search space is :math:`\eta \in [10^{-5}, 1]`, :math:`\lambda \in [10^{-6}, 10^{-1}]`, searched in
+    the exponents :math:`x = (\log_{10} \eta, \log_{10} \lambda)` (``TUNING_SPACE``), where a box
+    :math:`[\ell, h]` of exponents is a box of ratios. Coarse to fine, with :math:`T` = ``budget``:
+
+    .. math::
+
+        x_t &\sim \mathcal U[\ell, h] \quad (t = 1, \dots, \lceil T/2 \rceil)
+            \qquad \text{(log-uniform random search)} \\
+        r_t &= \tfrac{h - \ell}{4} \cdot 8^{-(t - \lceil T/2 \rceil) / (T - \lceil T/2 \rceil)}, \qquad
+        x_t \sim \mathcal U\bigl[\max(\ell, \hat x - r_t), \min(h, \hat x + r_t)\bigr]
+            \quad (t > \lceil T/2 \rceil)
+
+    where :math:`\hat x` is the best point so far (lowest loss; NaN counts as the worst). The box
+    around the best shrinks from a quarter of the range to a 32nd.
+
+    Args:
+        objective: callable ``config -> loss`` taking a dict ``{"learning_rate": float, "weight_decay":
+            float}`` and returning the validation loss (lower is better; ``inf`` or NaN for a diverged run).
+        budget: the largest number of calls of ``objective``, an integer >= 1.
+        rng: a ``numpy.random.Generator``, the only source of randomness.
+
+    Returns:
+        The best configuration evaluated, ``{"learning_rate": float, "weight_decay": float}``.
+
+    Example:
+        >>> import math
+        >>> import numpy as np
+        >>> def loss(config):  # best at learning_rate 1e-3, weight_decay 1e-4
+        ...     return (math.log10(config["learning_rate"]) + 3) ** 2 + 0.1 * (math.log10(config["weight_decay"]) + 4) ** 2
+        >>> best = tune_hyperparameters(loss, 40, np.random.default_rng(0))
+        >>> bool(loss(best) < 0.05), sorted(best)
+        (True, ['learning_rate', 'weight_decay'])
+
+    References:
+        Bergstra & Bengio, "Random search for hyper-parameter optimization", JMLR 2012; cs231n notes,
+        "Hyperparameter optimization" (coarse to fine, on a log scale).
+    """
+    if not callable(objective):
+        raise TypeError("objective must be callable: config dict -> loss")
+    budget = positive_int(budget, "budget")
+    _check_rng(rng)
+    names = list(TUNING_SPACE)
+    low = np.array([TUNING_SPACE[name][0] for name in names])
+    high = np.array([TUNING_SPACE[name][1] for name in names])
+    best_exponents, best_loss = None, math.nan
+
+    def evaluate(exponents):
+        nonlocal best_exponents, best_loss
+        loss = _score(objective, {name: float(10.0 ** e) for name, e in zip(names, exponents)})
+        if best_exponents is None or (not math.isnan(loss) and not loss >= best_loss):
+            best_exponents, best_loss = exponents, loss
+
+    explore = (budget + 1) // 2
+    for _ in range(explore):
+        evaluate(rng.uniform(low, high))
+    refine = budget - explore
+    for t in range(1, refine + 1):
+        radius = (high - low) / 4 * 8.0 ** (-t / refine)
+        evaluate(rng.uniform(np.maximum(low, best_exponents - radius), np.minimum(high, best_exponents + radius)))
+    return {name: float(10.0 ** e) for name, e in zip(names, best_exponents)}

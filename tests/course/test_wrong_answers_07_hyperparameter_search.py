@@ -47,6 +47,14 @@ CATALOGUE = [
     WrongAnswer("successive_halving", "train(dict(configs[index]), budget)",
                 "train(dict(configs[index]), budget=budget)", "budget as a keyword argument"),
     WrongAnswer("successive_halving", "(-latest[index][0],) + rank(", "() + rank(", "sorted by score alone"),
+    # tune_hyperparameters (an outcome task: judged on hidden tuning problems, partial credit)
+    WrongAnswer("tune_hyperparameters", "return rng.uniform(lower, upper)",
+                "return np.log10(rng.uniform(10.0 ** lower, 10.0 ** upper))", "a search on a linear scale",
+                partial=True),
+    WrongAnswer("tune_hyperparameters", "for t in range(1, budget + 1):", "for t in range(budget + 1):",
+                "over the budget"),
+    WrongAnswer("tune_hyperparameters", '"weight_decay": float(10.0 ** exponents[1])', '"weight_decay": 1e-4',
+                "weight_decay was never varied", partial=True),
 ]
 
 
@@ -68,7 +76,13 @@ HELD_OUT = [
 
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+RIGHTS: list[RightAnswer] = [
+    # the whole budget on a log-uniform random search, no refinement
+    RightAnswer("tune_hyperparameters", "explore = (budget + 1) // 2", "explore = budget"),
+    # the exponent drawn on the natural-log scale: the same distribution, other arithmetic
+    RightAnswer("tune_hyperparameters", "return rng.uniform(lower, upper)",
+                "return rng.uniform(lower * math.log(10), upper * math.log(10)) / math.log(10)"),
+]
 
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
  test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,

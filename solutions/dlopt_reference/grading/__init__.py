@@ -57,6 +57,7 @@ from .schedule_budget import check_schedule_for_budget
 
 from .fold_batchnorm import check_fold_batchnorm
 from .ensemble_selection import check_select_ensemble
+from .tuning import check_tune_hyperparameters
 
 # --- keep this block last: every check_* name defined above becomes part of CHECKS -----------
 CHECKS = {
