@@ -52,6 +52,8 @@ from .practice import (check_clip_by_global_norm, check_layernorm_backward, chec
                        check_top_hessian_eigenvalue, check_warmup_cosine)
 
 
+from .line_search import check_backtracking_line_search
+from .stable_rate import check_stable_learning_rate
 # --- keep this block last: every check_* name defined above becomes part of CHECKS -----------
 CHECKS = {
     _name[len("check_"):]: _value
