@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._framework import call, expect_close, likely_mistake, same, fail, register, short, unchanged
-from ..problems import Quadratic
+from ..problems import Quadratic, Rosenbrock
 
 
 def as_array(name: str, what: str, got, shape) -> np.ndarray:
@@ -258,3 +258,97 @@ def check_lbfgs_direction(lbfgs_direction):
         fail(f"lbfgs_direction: 4 pairs, a random gradient g: the direction must be a descent direction, g'd < 0, "
              f"got g'd = {g @ d:.6g}", "return -r: the direction is -H g")
     return "empty history, one and two pairs by hand, the secant equation, a descent direction, inputs untouched"
+
+
+def _is_number(value) -> bool:
+    """A real number (a Python or numpy scalar, or a 0-d numeric array); not a bool, a string or None."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, (int, float, np.integer, np.floating)) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")
+
+
+# --------------------------------------------------------------------------------------------
+# backtracking_line_search (an outcome task: judged by what the step does, not by its value)
+# --------------------------------------------------------------------------------------------
+
+_SEARCH_BUDGET = 100   # evaluations of f in one search, as in the hidden check
+_SHORTER = ("a step that raises f must be rejected: try shorter and shorter steps until f has dropped by at least "
+            "a small fraction of the decrease the slope g'd promises (g'd < 0)")
+
+
+class _CountedCalls:
+    """``f`` (or its gradient) for one search: counts the calls and stops the search past the budget."""
+
+    def __init__(self, function, what):
+        self.function, self.what, self.calls = function, what, 0
+
+    def __call__(self, x):
+        self.calls += 1
+        if self.calls > _SEARCH_BUDGET:
+            fail(f"backtracking_line_search evaluated {self.what} more than {_SEARCH_BUDGET} times in one search",
+                 "each rejected trial must make the step shorter, and the loop must stop as soon as the "
+                 "decrease is sufficient")
+        return self.function(np.array(x, dtype=float))
+
+
+def _search(backtracking_line_search, f, grad, x, d, what):
+    """Call the student's search once; return (alpha, f_new, calls of f) after checking the answer's type."""
+    counted_f, counted_grad = _CountedCalls(f, "f"), _CountedCalls(grad, "the gradient")
+    x_before, d_before = x.copy(), d.copy()
+    alpha = call("backtracking_line_search", backtracking_line_search, counted_f, counted_grad, x, d)
+    unchanged("backtracking_line_search", "x", x_before, x)
+    unchanged("backtracking_line_search", "direction", d_before, d)
+    if not _is_number(alpha):
+        fail(f"backtracking_line_search: {what}: returned {short(alpha)}",
+             "return the step length alpha, a positive number (the grader computes the new point x + alpha d)")
+    alpha = float(alpha)
+    if not (np.isfinite(alpha) and alpha > 0):
+        fail(f"backtracking_line_search: {what}: returned the step length {alpha}",
+             "the step length along a descent direction is a positive, finite number")
+    return alpha, float(f(x + alpha * d)), counted_f.calls
+
+
+def _expect_decrease(backtracking_line_search, f, grad, x, d, what):
+    fx = float(f(x))
+    alpha, f_new, calls = _search(backtracking_line_search, f, grad, x, d, what)
+    if not f_new < fx:
+        fail(f"backtracking_line_search: {what}: the step length {alpha:g} takes f from {fx:.9g} up to {f_new:.9g}"
+             + (" (f was never evaluated)" if calls == 0 else ""), _SHORTER)
+    return alpha
+
+
+# The curvature of this quadratic along -g (g at x0) is 2 (1 + 1e-5): the unit step lands a hair past the
+# mirror point, where f is a little HIGHER than at x0.
+_OVERSHOOT_A = np.diag([1.0, 3.0]) * (2.0 * (1.0 + 1e-5) / (28.0 / 10.0))
+_OVERSHOOT_X0 = np.array([1.0, 1.0])
+
+
+@register("backtracking_line_search")
+def check_backtracking_line_search(backtracking_line_search):
+    what = "f(x) = x^2 at x = [1] along d = [-3] (the step 1 lands on -2, where f = 4 > 1)"
+    _expect_decrease(backtracking_line_search, lambda x: float(x @ x), lambda x: 2 * x, np.array([1.0]),
+                     np.array([-3.0]), what)
+
+    quadratic = lambda x: float(0.5 * x @ _OVERSHOOT_A @ x)  # noqa: E731
+    g = _OVERSHOOT_A @ _OVERSHOOT_X0
+    _expect_decrease(backtracking_line_search, quadratic, lambda x: _OVERSHOOT_A @ x, _OVERSHOOT_X0.copy(), -g,
+                     f"a 2-D quadratic where the step 1 along -g raises f by a hair (from "
+                     f"{quadratic(_OVERSHOOT_X0):.9g} to {quadratic(_OVERSHOOT_X0 - g):.9g})")
+
+    # steepest descent with your step lengths on Rosenbrock from (-1.2, 1): f must fall at every step
+    rosenbrock = Rosenbrock()
+    w = np.array([-1.2, 1.0])
+    start = rosenbrock.loss(w)
+    for iteration in range(1, 301):
+        g = rosenbrock.grad(w)
+        alpha = _expect_decrease(backtracking_line_search, rosenbrock.loss, rosenbrock.grad, w, -g,
+                                 f"steepest descent on Rosenbrock from (-1.2, 1), iteration {iteration}")
+        w = w - alpha * g
+    if not rosenbrock.loss(w) < 1.0:
+        fail(f"backtracking_line_search: 300 iterations of steepest descent on Rosenbrock from (-1.2, 1) with your "
+             f"step lengths only bring f from {start:.4g} to {rosenbrock.loss(w):.4g} (expected below 1)",
+             "try the full step (alpha = 1) first and shrink it by a constant factor only while the decrease is "
+             "insufficient: steps much shorter than needed make the descent crawl")
+    return ("a step that overshoots is rejected, a hair of increase is rejected, 300 steps of steepest descent on "
+            f"Rosenbrock (f from {start:.4g} to {rosenbrock.loss(w):.2g})")

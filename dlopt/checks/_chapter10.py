@@ -14,7 +14,7 @@ import inspect
 
 import numpy as np
 
-from ._framework import call, expect_close, fail, likely_mistake, register, same, short
+from ._framework import call, expect_close, fail, likely_mistake, register, same, short, unchanged
 
 # --------------------------------------------------------------------------------------------
 # warmup_cosine
@@ -337,3 +337,113 @@ def check_top_hessian_eigenvalue(top_hessian_eigenvalue):
     expect_close(name, "the same H: the eigenvector of 5 (up to its sign)", q[:, 0], _up_to_sign(q[:, 0], vector),
                  rtol=1e-6, atol=1e-8)
     return "diag(3, 1) and diag(-4, 1, 2) by hand, hvp called num_iters (+1) times, default 100, a 6 x 6 matrix"
+
+
+def _is_number(value) -> bool:
+    """A real number (a Python or numpy scalar, or a 0-d numeric array); not a bool, a string or None."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, (int, float, np.integer, np.floating)) or (
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")
+
+
+# --------------------------------------------------------------------------------------------
+# stable_learning_rate (an outcome task: judged by what gradient descent does with the rate)
+# --------------------------------------------------------------------------------------------
+
+_GRADIENT_BUDGET = 100      # calls of grad_fn, as in the hidden check
+_NOT_TIMID = 0.4            # the smallest acceptable rate, as a fraction of 2 / L
+_GAP = 1e-6                 # gradient descent must bring f - f* to this fraction of its start
+
+
+class _CountedGradient:
+    """``grad_fn`` for the student's function: counts its calls and stops past the budget."""
+
+    def __init__(self, grad):
+        self.grad, self.calls = grad, 0
+
+    def __call__(self, w):
+        self.calls += 1
+        if self.calls > _GRADIENT_BUDGET:
+            fail(f"stable_learning_rate called grad_fn more than {_GRADIENT_BUDGET} times",
+                 "a Hessian-vector product by central differences costs two gradients: count your power iterations")
+        return self.grad(np.array(w, dtype=float))
+
+
+def _descent(loss, grad, w, rate, max_steps):
+    """``(steps to reach the gap, None)`` or ``(None, the gap reached as a fraction of the start)``."""
+    gap0, gap = loss(w), loss(w)
+    for step in range(1, max_steps + 1):
+        w = w - rate * grad(w)
+        gap = loss(w) if np.all(np.isfinite(w)) else np.inf
+        if gap <= _GAP * gap0:
+            return step, None
+        if not gap <= 1e8 * gap0:
+            break
+    return None, gap / gap0
+
+
+def _quadratic_problem(eigenvalues, seed, distance):
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((len(eigenvalues), len(eigenvalues))))
+    A = (q * np.asarray(eigenvalues, dtype=float)) @ q.T
+    A = 0.5 * (A + A.T)
+    w_star = rng.standard_normal(len(eigenvalues))
+    direction = rng.standard_normal(len(eigenvalues))
+    start = w_star + distance * direction / np.linalg.norm(direction)
+    return (lambda w: float(0.5 * (w - w_star) @ A @ (w - w_star)), lambda w: A @ (w - w_star), start,
+            float(np.max(eigenvalues)))
+
+
+def _log_cosh_problem():
+    """f(w) = sum_i c_i log cosh(w_i), minimum 0 at w = 0; near 0 its Hessian is about diag(c)."""
+    c = np.geomspace(0.5, 40.0, 12)
+    start = np.full(12, 0.01)
+    sharpness = float(np.max(c / np.cosh(start) ** 2))
+    return (lambda w: float(np.sum(c * np.log(np.cosh(w)))), lambda w: c * np.tanh(w), start, sharpness)
+
+
+_RATE_PROBLEMS = [
+    ("a 2-D quadratic, Hessian eigenvalues 10 and 1, started at distance 1", lambda: _quadratic_problem([10.0, 1.0], 0, 1.0)),
+    ("a 50-D quadratic whose top eigenvalue 200 stands above 48 eigenvalues between 70 and 100, started at "
+     "distance 1e-3 from the minimum", lambda: _quadratic_problem(
+         np.concatenate([[200.0], np.linspace(70.0, 100.0, 48), [3.0]]), 1, 1e-3)),
+    ("the separable loss sum_i c_i log cosh(w_i), c from 0.5 to 40, near its minimum", _log_cosh_problem),
+]
+
+
+@register("stable_learning_rate")
+def check_stable_learning_rate(stable_learning_rate):
+    name = "stable_learning_rate"
+    solved = []
+    for seed, (what, make) in enumerate(_RATE_PROBLEMS):
+        loss, grad, start, sharpness = make()
+        edge = 2.0 / sharpness
+        counted = _CountedGradient(grad)
+        w = start.copy()
+        rate = call(name, stable_learning_rate, counted, w, np.random.default_rng(100 + seed))
+        unchanged(name, "w", start, w)
+        if not _is_number(rate):
+            fail(f"{name}: {what}: returned {short(rate)}", "return the learning rate, a positive number")
+        rate = float(rate)
+        if not (np.isfinite(rate) and rate > 0):
+            fail(f"{name}: {what}: returned the learning rate {rate}", "a learning rate is a positive, finite number")
+        where = f"your rate {rate:.4g} is {rate / edge:.3g} x 2/L (L = {sharpness:g}, 2/L = {edge:.4g})"
+        if rate < _NOT_TIMID * edge:
+            fail(f"{name}: {what}: {where}, below {_NOT_TIMID:g} x 2/L: gradient descent would crawl",
+                 "base the rate on the curvature: the largest eigenvalue L of the Hessian at w, which "
+                 "Hessian-vector products (finite differences of grad_fn) reveal; then take a sizeable fraction of 2/L")
+        needed, _ = _descent(loss, grad, start, _NOT_TIMID * edge, 100_000)
+        budget = int(np.ceil(1.5 * needed))
+        steps, reached = _descent(loss, grad, start, rate, budget)
+        if steps is None:
+            fail(f"{name}: {what}: gradient descent with your rate does not reach f - f* <= {_GAP:g} (f(w) - f*) in "
+                 f"{budget} steps (it stands at {reached:.3g} of the start): {where}",
+                 "the rate must come from the curvature, not from the size of the gradient: near a minimum the "
+                 "gradient is tiny whatever the curvature" if rate > 10 * edge else
+                 "at 2/L and above, the error along the top eigenvector of the Hessian does not shrink: estimate L "
+                 "well (enough power iterations: an unconverged vector underestimates it) and keep a safety margin "
+                 "below 2/L" if rate >= 0.98 * edge else
+                 "the rate must suit the curvature along the whole path; keep a margin below 2/L")
+        solved.append(f"{rate / edge:.2f} x 2/L in {steps} steps")
+    return "gradient descent converges with your rates: " + ", ".join(solved)

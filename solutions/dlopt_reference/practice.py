@@ -10,6 +10,8 @@ and the top Hessian eigenvalue by power iteration.
   ``layernorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` follow cs231n's ``layers.py``.
 - ``top_hessian_eigenvalue(hvp, v0, num_iters=100) -> (eigenvalue, eigenvector)`` is power
   iteration on Hessian-vector products.
+- ``stable_learning_rate(grad_fn, w, rng) -> learning_rate`` measures the sharpness at ``w`` with
+  gradients only (power iteration on finite-difference Hessian-vector products) and returns ``1 / L``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from ._validation import as_float_array, check_same_shape, nonnegative, positive
 
 __all__ = ["warmup_cosine", "clip_by_global_norm", "layernorm_forward", "layernorm_backward",
-           "top_hessian_eigenvalue", "hessian_vector_product"]
+           "top_hessian_eigenvalue", "hessian_vector_product", "stable_learning_rate"]
 
 _LN_CACHE_KEYS = ("x_hat", "std", "gamma")
 
@@ -340,3 +342,56 @@ def hessian_vector_product(grad_fn, w, v, r=1e-4):
     plus = np.asarray(grad_fn(w + r * unit), dtype=float)
     minus = np.asarray(grad_fn(w - r * unit), dtype=float)
     return (plus - minus) / (2.0 * r) * norm
+
+
+def stable_learning_rate(grad_fn, w, rng):
+    r"""A learning rate for gradient descent from ``w``, stable and not timid, from gradient evaluations only.
+
+    Gradient descent :math:`w \leftarrow w - \eta \nabla f(w)` on a quadratic with Hessian :math:`H`
+    multiplies the error along an eigenvector of eigenvalue :math:`\lambda` by :math:`1 - \eta\lambda`:
+    it converges exactly when :math:`0 < \eta < 2 / L`, :math:`L = \lambda_{\max}(H)`, and near a
+    minimum a smooth loss behaves like its quadratic model. :math:`L` is estimated by power iteration
+    (:func:`top_hessian_eigenvalue`, 30 iterations from a random unit vector drawn with ``rng``) on the
+    Hessian-vector products of :func:`hessian_vector_product` (two gradients each), and
+
+    .. math::
+
+        \eta = 1 / \hat L ,
+
+    half the edge of stability: the top direction then converges in one step and every other direction
+    contracts by :math:`1 - \lambda / \hat L \in [0, 1)`. The power iteration's Rayleigh quotient
+    :math:`\hat L \le L` can only err low, and the factor 2 of margin absorbs that error.
+
+    Args:
+        grad_fn: the gradient ``w -> grad f(w)`` (arrays of the shape of ``w``); called 62 times.
+        w: the point where the rate is measured (the start of gradient descent), an array.
+        rng: a ``numpy.random.Generator`` for the starting vector of the power iteration.
+
+    Returns:
+        The learning rate :math:`\eta > 0`, a Python float.
+
+    Raises:
+        ValueError: the estimated top eigenvalue is not positive (no minimum nearby: no stable rate).
+
+    Example:
+        On :math:`f(w) = \tfrac12 w^\top \mathrm{diag}(4, 1)\, w` the sharpness is 4; the rate is 1/4
+        (2/L = 0.5 would make the first coordinate oscillate forever):
+
+        >>> import numpy as np
+        >>> rate = stable_learning_rate(lambda w: np.array([4.0, 1.0]) * w, np.array([1.0, 1.0]),
+        ...                             np.random.default_rng(0))
+        >>> round(rate, 10)
+        0.25
+
+    References:
+        Nesterov, *Lectures on Convex Optimization*, 2nd ed., Theorem 2.1.14 (the rate 1/L);
+        Cohen et al., "Gradient descent on neural networks typically occurs at the edge of stability",
+        ICLR 2021; LeCun, Simard & Pearlmutter, "Automatic learning rate maximization by on-line estimation
+        of the Hessian's eigenvectors", NIPS 1992 (the power iteration on gradients).
+    """
+    w = as_float_array(w, "w")
+    v0 = rng.standard_normal(w.shape)
+    sharpness, _ = top_hessian_eigenvalue(lambda v: hessian_vector_product(grad_fn, w, v), v0, num_iters=30)
+    if not sharpness > 0:
+        raise ValueError(f"the top Hessian eigenvalue estimate is {sharpness:g}: no minimum nearby")
+    return float(1.0 / sharpness)

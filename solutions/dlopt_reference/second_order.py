@@ -1,4 +1,5 @@
-"""Second-order methods: the Newton step, the BFGS inverse-Hessian update and L-BFGS's two-loop recursion.
+"""Second-order methods: the Newton step, the BFGS inverse-Hessian update, L-BFGS's two-loop recursion
+and the backtracking (Armijo) line search that makes them converge from far away.
 
 Vectors are 1-D arrays of length :math:`n`, matrices ``(n, n)``; nothing is inverted explicitly.
 """
@@ -9,7 +10,7 @@ import numpy as np
 
 from ._validation import as_float_array
 
-__all__ = ["newton_step", "bfgs_update", "lbfgs_direction"]
+__all__ = ["newton_step", "bfgs_update", "lbfgs_direction", "backtracking_line_search"]
 
 
 def _vector(value, name):
@@ -198,3 +199,69 @@ def lbfgs_direction(grad, s_history, y_history):
         beta = rhos[i] * (y_history[i] @ r)
         r = r + s_history[i] * (alphas[i] - beta)
     return -r
+
+
+def backtracking_line_search(f, grad, x, direction, alpha=1.0, c1=1e-4, shrink=0.5, max_trials=50):
+    r"""A step length along a descent direction by backtracking until the Armijo condition holds.
+
+    Let :math:`\alpha_0` be ``alpha``, :math:`c_1` ``c1``, :math:`\rho` ``shrink``, :math:`d` the
+    direction and :math:`g = \nabla f(x)` (so that :math:`g^\top d < 0`):
+
+    .. math::
+
+        \alpha \leftarrow \alpha_0; \qquad
+        \text{while } f(x + \alpha d) > f(x) + c_1 \alpha\, g^\top d: \quad \alpha \leftarrow \rho\, \alpha
+
+    The *sufficient decrease* (Armijo) condition asks for a decrease of at least the fraction
+    :math:`c_1` of what the tangent line promises. Since :math:`g^\top d < 0`, it holds for every small
+    enough :math:`\alpha` (for a smooth :math:`f`), so the loop ends; it never accepts a step that
+    increases :math:`f`. Trying :math:`\alpha_0 = 1` first keeps the full (quasi-)Newton step whenever it
+    is good enough, which is what gives Newton and BFGS their fast local convergence.
+
+    Args:
+        f: the objective, a function ``x -> float``.
+        grad: its gradient, a function ``x -> array`` of the shape of ``x``.
+        x: the current point, shape ``(n,)``.
+        direction: a descent direction :math:`d` at ``x``, shape ``(n,)``.
+        alpha: the first step length tried, :math:`\alpha_0 > 0` (default 1).
+        c1: the Armijo constant, :math:`0 < c_1 < 1` (default ``1e-4``, Nocedal & Wright's choice).
+        shrink: the factor :math:`0 < \rho < 1` applied after each rejected trial (default 0.5).
+        max_trials: the number of trial steps before giving up (default 50); then the tiny step
+            ``shrink ** max_trials * alpha`` is returned untested.
+
+    Returns:
+        The step length :math:`\alpha`, a Python float (the next point is ``x + alpha * direction``).
+        ``f`` is evaluated at most ``max_trials + 1`` times and ``grad`` once.
+
+    Raises:
+        ValueError: the direction is not a descent direction (:math:`g^\top d \ge 0`), or shapes differ.
+
+    Example:
+        On :math:`f(x) = x^2` from :math:`x = 1` along :math:`d = -4`, the step 1 lands on 9 and 1/2 on 1
+        (no sufficient decrease); 1/4 lands on the minimiser:
+
+        >>> import numpy as np
+        >>> f, grad = lambda x: float(x @ x), lambda x: 2 * x
+        >>> backtracking_line_search(f, grad, np.array([1.0]), np.array([-4.0]))
+        0.25
+
+    References:
+        Nocedal & Wright, *Numerical Optimization*, 2nd ed., Algorithm 3.1 and eq. (3.4);
+        Armijo, "Minimization of functions having Lipschitz continuous first partial derivatives", 1966.
+    """
+    x = _vector(x, "x")
+    direction = _vector(direction, "direction")
+    if direction.shape != x.shape:
+        raise ValueError(f"x and direction must have the same shape, got {x.shape} and {direction.shape}")
+    alpha, c1, shrink = float(alpha), float(c1), float(shrink)
+    if not (alpha > 0 and 0 < c1 < 1 and 0 < shrink < 1):
+        raise ValueError(f"need alpha > 0, 0 < c1 < 1 and 0 < shrink < 1, got {alpha}, {c1}, {shrink}")
+    slope = float(np.asarray(grad(x), dtype=float) @ direction)
+    if not slope < 0:
+        raise ValueError(f"direction is not a descent direction: g'd = {slope:g} must be < 0")
+    fx = float(f(x))
+    for _ in range(int(max_trials)):
+        if float(f(x + alpha * direction)) <= fx + c1 * alpha * slope:
+            return alpha
+        alpha *= shrink
+    return alpha        # rho^max_trials alpha_0: tiny, untested (the search gave up)

@@ -13,6 +13,11 @@ _LOOPS = """    for i in range(m - 1, -1, -1):
     gamma = (s_history[-1] @ y_history[-1]) / (y_history[-1] @ y_history[-1])
     r = gamma * q
     for i in range(m):"""
+_SEARCH_LOOP = """    for _ in range(max_trials):
+        if f(x + alpha * direction) <= fx + c1 * alpha * slope:
+            return alpha
+        alpha = shrink * alpha
+    return alpha"""
 _FIRST_LOOP = """    alphas = np.zeros(m)
     for i in range(m - 1, -1, -1):
         alphas[i] = rhos[i] * (s_history[i] @ q)
@@ -54,6 +59,13 @@ CATALOGUE = [
                 "not matched to their pairs"),
     WrongAnswer("lbfgs_direction", "    if m == 0:\n        return -np.array(grad, dtype=float)\n", "",
                 "an empty history is not handled"),
+    # backtracking_line_search (outcome: the wrong sign still solves the problems where no step raises f by a hair)
+    WrongAnswer("backtracking_line_search", "    fx = f(x)\n", "    return alpha\n", "no backtracking"),
+    WrongAnswer("backtracking_line_search", "fx + c1 * alpha * slope", "fx - c1 * alpha * slope",
+                "accepts steps that increase f", partial=True),
+    WrongAnswer("backtracking_line_search", _SEARCH_LOOP,
+                "    while f(x + alpha * direction) > fx + c1 * alpha * slope:\n        alpha * shrink\n    return alpha",
+                "does not end"),
 ]
 
 
@@ -76,7 +88,16 @@ HELD_OUT = [
 
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+RIGHTS: list[RightAnswer] = [
+    # a shorter step from the minimiser of the quadratic through f(x), the slope and f(x + alpha d), kept in
+    # [0.1 alpha, 0.5 alpha] (Nocedal & Wright, Section 3.5)
+    RightAnswer("backtracking_line_search", "alpha = shrink * alpha",
+                "alpha = max(0.1 * alpha, min(0.5 * alpha, -slope * alpha ** 2 / (2 * (f(x + alpha * direction) "
+                "- fx - slope * alpha))))"),
+    # other constants: a demanding c1 = 0.3 and a gentle shrink 0.8
+    RightAnswer("backtracking_line_search", _SEARCH_LOOP,
+                _SEARCH_LOOP.replace("c1 * alpha", "0.3 * alpha").replace("shrink * alpha", "0.8 * alpha")),
+]
 
 (course, test_model_answer_full_marks_and_blank_zero, test_wrong_answer_is_caught_and_diagnosed,
  test_isolated_regrade_agrees_with_nbgrader, test_diagnoses_are_specific,

@@ -75,6 +75,13 @@ CATALOGUE = [
                 "the returned eigenvector is H v"),
     WrongAnswer("top_hessian_eigenvalue", "w = hvp(v)", "w = hvp(v0)",
                 "every iteration multiplies the starting vector"),
+    # stable_learning_rate (outcome: partial credit for the hidden problems a wrong rate still solves)
+    WrongAnswer("stable_learning_rate", "return 1.0 / sharpness", "return 2.0 / sharpness", "edge of stability",
+                partial=True),
+    WrongAnswer("stable_learning_rate", "return 1.0 / sharpness", "return 1.0 / np.linalg.norm(grad_fn(w))",
+                "from the gradient norm"),
+    WrongAnswer("stable_learning_rate", "for _ in range(30):", "for _ in range(2):", "sharpness L is underestimated",
+                partial=True),
 ]
 
 
@@ -101,7 +108,21 @@ HELD_OUT = [
 ]
 
 # Right answers written another way: full marks in every cell of their function.
-RIGHTS: list[RightAnswer] = []
+_POWER = """    r = 1e-4
+    v = rng.standard_normal(w.shape)
+    v = v / np.linalg.norm(v)
+    sharpness = 0.0
+    for _ in range(30):
+        hv = (grad_fn(w + r * v) - grad_fn(w - r * v)) / (2 * r)"""
+
+RIGHTS: list[RightAnswer] = [
+    # a smaller margin: 1.5 / L is still safely below the edge 2 / L
+    RightAnswer("stable_learning_rate", "return 1.0 / sharpness", "return 1.5 / sharpness"),
+    # forward differences from one stored gradient: one call per product, so 60 power iterations
+    RightAnswer("stable_learning_rate", _POWER,
+                _POWER.replace("    r = 1e-4\n", "    r = 1e-5\n    g0 = grad_fn(w)\n").replace("range(30)", "range(60)")
+                .replace("(grad_fn(w + r * v) - grad_fn(w - r * v)) / (2 * r)", "(grad_fn(w + r * v) - g0) / r")),
+]
 
 (course, test_model_answer_full_marks_and_blank_zero, _, test_isolated_regrade_agrees_with_nbgrader,
  test_diagnoses_are_specific, test_held_out_wrong_answer_is_caught,

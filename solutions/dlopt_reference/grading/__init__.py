@@ -59,6 +59,8 @@ from .fold_batchnorm import check_fold_batchnorm
 from .ensemble_selection import check_select_ensemble
 from .tuning import check_tune_hyperparameters
 
+from .line_search import check_backtracking_line_search
+from .stable_rate import check_stable_learning_rate
 # --- keep this block last: every check_* name defined above becomes part of CHECKS -----------
 CHECKS = {
     _name[len("check_"):]: _value
