@@ -40,7 +40,7 @@ check_adadelta = _update_rule_check("adadelta")
 check_adam = _update_rule_check("adam")
 check_adamw = _update_rule_check("adamw")
 
-# chapters 5-9 (other graders: append `from .<module> import check_...` lines below this comment)
+# chapters 5-10
 from .schedules import (check_cosine_decay, check_exponential_decay, check_inverse_time_decay,
                         check_natural_exp_decay, check_piecewise_constant, check_polynomial_decay,
                         check_step_decay)
@@ -51,16 +51,18 @@ from .second_order import check_bfgs_update, check_lbfgs_direction, check_newton
 from .practice import (check_clip_by_global_norm, check_layernorm_backward, check_layernorm_forward,
                        check_top_hessian_eigenvalue, check_warmup_cosine)
 
+# the outcome tasks, one per chapter: judged by what the student's answers do on hidden instances
+# (partial credit: each returns the points earned, see _outcome.py)
 from .step_sizes import check_choose_learning_rate, check_heavy_ball_parameters, check_nesterov_parameters
 from .badly_scaled import check_train_badly_scaled
 from .schedule_budget import check_schedule_for_budget
-
 from .fold_batchnorm import check_fold_batchnorm
-from .ensemble_selection import check_select_ensemble
 from .tuning import check_tune_hyperparameters
-
+from .ensemble_selection import check_select_ensemble
 from .line_search import check_backtracking_line_search
 from .stable_rate import check_stable_learning_rate
+
+
 # --- keep this block last: every check_* name defined above becomes part of CHECKS -----------
 CHECKS = {
     _name[len("check_"):]: _value
