@@ -228,8 +228,6 @@ def test_wrong_searches_lose_points_and_are_named(function, diagnosis):
 
 @pytest.mark.parametrize("function, diagnosis", WRONG, ids=[f.__name__ for f, _ in WRONG])
 def test_wrong_searches_fail_the_visible_check(function, diagnosis):
-    if function is fine_log_grid:  # 225 calls fit the visible budgets of 150 to 240 only in part
-        pytest.skip("the visible problems' budgets are 150, 210 and 240")
     with pytest.raises(CheckFailure):
         with contextlib.redirect_stdout(io.StringIO()):
             check("tune_hyperparameters", function)

@@ -187,6 +187,7 @@ class Objective:
         self.noise = np.random.default_rng(seed)
         self.calls = 0
         self.history: list[tuple[dict, float]] = []
+        self.returned = None  # what the student's function returned, for the diagnosis
 
     def __call__(self, config):
         self.calls += 1
@@ -291,7 +292,7 @@ def _recognise(report: OutcomeReport) -> str | None:
         worst = first = 0
         for outcome in failed:
             history = outcome.answer.history
-            returned = getattr(outcome.answer, "returned", None)
+            returned = outcome.answer.returned
             if len(history) < 5 or not isinstance(returned, dict):
                 continue
             try:
