@@ -395,13 +395,17 @@ def assert_regrade_agrees(course: NbgraderCourse, course_root: Path, scratch: Pa
     from dlopt_reference.isolation import regrade_notebook
 
     source = course.source(assignment)
+    by_hand = {cell.metadata["nbgrader"]["grade_id"] for cell in source.cells
+               if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell.metadata["nbgrader"].get("grade")}
     held_out_students = held_out_submissions(list(held_out), group) if held_out else {}
     students = ["model", "blank", *group(catalogue), *held_out_students]
     for student in students:
         submitted = nbformat.read(course.root / "submitted" / student / assignment / f"{assignment}.ipynb",
                                   as_version=4)
         result = regrade_notebook(source, submitted, course_root, scratch / student)
-        nbgrader_cells = course.cell_scores(student, assignment)
+        # written answers are graded by hand: the regrade, like autograde, gives them no score
+        nbgrader_cells = {grade_id: score for grade_id, score in course.cell_scores(student, assignment).items()
+                          if grade_id not in by_hand}
         regrade_cells = {grade_id: verdict.points for grade_id, verdict in result.cells.items()}
         assert regrade_cells == nbgrader_cells, (
             f"{student}: the isolated regrade scored {regrade_cells}, nbgrader {nbgrader_cells}\n"

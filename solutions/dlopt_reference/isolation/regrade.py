@@ -334,7 +334,9 @@ def _run_test(box: Sandbox, grade_id: str, source: str, points: float, grader_na
     finally:
         box.deadline = None
     earned = points if shown is None else partial_points(shown, points)
-    verdict = CellVerdict(grade_id, earned, points, seconds=time.monotonic() - started)
+    # a check that gave partial credit printed its diagnosis (which instances failed, and how)
+    message = printed.getvalue()[:4000] if earned < points else ""
+    verdict = CellVerdict(grade_id, earned, points, message, seconds=time.monotonic() - started)
     return verdict, printed.getvalue()[:20_000], None, shown
 
 
