@@ -379,7 +379,7 @@ def check_train_badly_scaled(train_badly_scaled):
         X, y, w_star, loss, scales = _scaled_least_squares(seed, dimension)
         calls = []
 
-        def loss_and_grad(w):
+        def counted_loss_and_grad(w):
             calls.append(1)
             if len(calls) > 10 * num_steps:  # a loop that never stops
                 fail(f"{name} called loss_and_grad more than {10 * num_steps} times; the budget is {num_steps}",
@@ -390,7 +390,7 @@ def check_train_badly_scaled(train_badly_scaled):
 
         w0 = np.zeros(dimension)
         where = f"{name}(loss_and_grad, np.zeros({dimension}), {num_steps})"
-        w = call(name, train_badly_scaled, loss_and_grad, w0.copy(), num_steps)
+        w = call(name, train_badly_scaled, counted_loss_and_grad, w0.copy(), num_steps)
         if len(calls) > num_steps:
             fail(f"{where} called loss_and_grad {len(calls)} times; the budget is {num_steps}",
                  "one call per step: it returns the loss AND the gradient")

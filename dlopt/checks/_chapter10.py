@@ -356,7 +356,7 @@ _NOT_TIMID = 0.4            # the smallest acceptable rate, as a fraction of 2 /
 _GAP = 1e-6                 # gradient descent must bring f - f* to this fraction of its start
 
 
-class _CountedGradient:
+class _GradientCalls:
     """``grad_fn`` for the student's function: counts its calls and stops past the budget."""
 
     def __init__(self, grad):
@@ -419,7 +419,7 @@ def check_stable_learning_rate(stable_learning_rate):
     for seed, (what, make) in enumerate(_RATE_PROBLEMS):
         loss, grad, start, sharpness = make()
         edge = 2.0 / sharpness
-        counted = _CountedGradient(grad)
+        counted = _GradientCalls(grad)
         w = start.copy()
         rate = call(name, stable_learning_rate, counted, w, np.random.default_rng(100 + seed))
         unchanged(name, "w", start, w)

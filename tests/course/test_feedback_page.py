@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -24,11 +25,17 @@ from dlopt_reference.course.nbgrader_course import NbgraderCourse
 from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
 
 ASSIGNMENT = "01_sgd"
-CHECKS = ("sgd_visible", "sgd_hidden", "minibatches_visible", "minibatches_hidden", "lr_range_test_visible",
-          "lr_range_test_hidden")
-NAMES = ("sgd, visible check", "sgd, hidden check", "minibatches, visible check", "minibatches, hidden check",
-         "lr_range_test, visible check", "lr_range_test, hidden check")
-POINTS = (1, 2, 1, 2, 1, 2)
+_SOURCE = nbformat.read(Path(__file__).resolve().parents[2] / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                        as_version=4)
+#: every graded cell of the assignment, in notebook order, with its points
+GRADED = [(c.metadata["nbgrader"]["grade_id"], float(c.metadata["nbgrader"]["points"])) for c in _SOURCE.cells
+          if c.metadata.get("nbgrader", {}).get("grade")]
+CHECKS = tuple(grade_id for grade_id, _ in GRADED)
+POINTS = tuple(points for _, points in GRADED)
+WRITTEN = tuple(grade_id for grade_id in CHECKS if grade_id.endswith("_answer"))
+NAMES = tuple(f"{grade_id.rpartition('_')[0]}, "
+              + {"visible": "visible check", "hidden": "hidden check", "answer": "written answer"}[grade_id.rpartition("_")[2]]
+              for grade_id in CHECKS)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +58,7 @@ def _text(fragment: str) -> str:
 def summary_rows(page: str) -> list[dict]:
     """Each row of the summary table: grade id, link target, name, points, diagnosis lines."""
     rows = []
-    for row in re.finditer(r'<tr class="check (passed|failed)" data-grade-id="([\w-]+)">(.*?)</tr>', page, re.S):
+    for row in re.finditer(r'<tr class="check (passed|failed|pending)" data-grade-id="([\w-]+)">(.*?)</tr>', page, re.S):
         cells = row.group(3)
         link = re.search(r'<td class="name"><a href="#([\w-]+)">(.*?)</a></td>', cells, re.S)
         rows.append({
@@ -78,11 +85,14 @@ def test_the_summary_lists_every_check_with_its_name_and_points(course):
         assert [row["name"] for row in rows] == list(NAMES)
         assert [row["target"] for row in rows] == list(CHECKS)  # each name links to its cell
         for row, points in zip(rows, POINTS):
-            assert row["points"] == f"{float(scores[row['grade_id']])} / {float(points)}"
+            if row["grade_id"] in WRITTEN:  # the model's written answers wait for an instructor
+                assert row["points"] == f"– / {float(points)}"
+            else:
+                assert row["points"] == f"{float(scores[row['grade_id']])} / {float(points)}"
             assert f'<a name="{row["target"]}"></a>' in page
     wrong = {row["grade_id"]: row for row in summary_rows(course.feedback_html("wrong", ASSIGNMENT))}
-    assert [wrong[c]["points"] for c in CHECKS] == ["0.0 / 1.0", "0.0 / 2.0", "0.0 / 1.0", "0.0 / 2.0", "1.0 / 1.0",
-                                                   "2.0 / 2.0"]
+    assert [wrong[c]["points"] for c in CHECKS[:6]] == ["0.0 / 1.0", "0.0 / 2.0", "0.0 / 1.0", "0.0 / 4.0", "1.0 / 1.0",
+                                                       "6.0 / 6.0"]
     score, max_score = course.scores(ASSIGNMENT)["wrong"]
     assert f"<h4>{ASSIGNMENT} (Score: {float(score)} / {float(max_score)})</h4>" in course.feedback_html("wrong", ASSIGNMENT)
 
@@ -100,7 +110,9 @@ def test_the_summary_shows_the_wrong_answers_diagnosis_and_nothing_for_the_right
     assert not any("sign" in line for line in wrong["minibatches_hidden"]["diagnosis"])
     assert wrong["lr_range_test_hidden"]["status"] == "passed" and wrong["lr_range_test_hidden"]["diagnosis"] == []
     right = summary_rows(course.feedback_html("right", ASSIGNMENT))
-    assert all(row["status"] == "passed" and row["diagnosis"] == [] for row in right)
+    assert all(row["status"] == "passed" and row["diagnosis"] == [] for row in right if row["grade_id"] not in WRITTEN)
+    assert WRITTEN and all(row["status"] == "pending" and row["diagnosis"][0].startswith("not graded yet")
+                           for row in right if row["grade_id"] in WRITTEN)
 
 
 def test_the_summary_comes_before_the_notebook(course):
@@ -189,7 +201,8 @@ def test_the_page_holds_no_hidden_test(course, course_root):
 def test_check_names():
     assert check_name("sgd_hidden") == "sgd, hidden check"
     assert check_name("lr_range_test_visible") == "lr_range_test, visible check"
-    assert check_name("written_answer") == "written_answer"
+    assert check_name("step_size_limit_answer") == "step_size_limit, written answer"
+    assert check_name("written") == "written"
     assert check_name("hidden") == "hidden"
 
 

@@ -60,7 +60,7 @@ def excerpt(page: str, assignment: str = ASSIGNMENT) -> str:
     for row in re.finditer(r'<tr class="check [^"]*" data-grade-id="[\w-]+">(.*?)</tr>', page, re.S):
         name = _text(re.search(r'<td class="name">(.*?)</td>', row.group(1), re.S).group(1)).strip()
         points = _text(re.search(r'<td class="points">(.*?)</td>', row.group(1), re.S).group(1)).strip()
-        lines.append(f"  {name:<30} {points}")
+        lines.append(f"  {name:<36} {points}")
         lines += [f"      {_text(line).strip()}"
                   for line in re.findall(r'<div class="diagnosis-line">(.*?)</div>', row.group(1), re.S)]
     for grade_id, cell in _cells(page).items():

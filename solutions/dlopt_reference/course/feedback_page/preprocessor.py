@@ -16,6 +16,25 @@ from .hidden_source import shown_source
 from .mathjax import mathjax_config, mathjax_source
 
 
+def _waiting_for_an_instructor(resources) -> set[str]:
+    """Grade ids of this submission's answers that still need a manual grade (the gradebook says so).
+
+    nbgrader's ``GetGrades`` writes an ungraded written answer's score as 0, like a graded zero; only the
+    gradebook's ``needs_manual_grade`` tells the two apart.
+    """
+    info = resources.get("nbgrader", {})
+    if not all(info.get(key) for key in ("db_url", "notebook", "assignment", "student")):
+        return set()
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(info["db_url"]) as gradebook:
+        try:
+            notebook = gradebook.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+        except MissingEntry:
+            return set()
+        return {grade.name for grade in notebook.grades if grade.needs_manual_grade and grade.manual_score is None}
+
+
 def _graded(cell) -> dict | None:
     nbgrader = cell.metadata.get("nbgrader", {})
     return nbgrader if nbgrader.get("grade") else None
@@ -29,13 +48,16 @@ class FeedbackPage(Preprocessor):
 
     def preprocess(self, nb, resources):
         checks = []
+        waiting = _waiting_for_an_instructor(resources)
         for cell in nb.cells:
             nbgrader = _graded(cell)
             if nbgrader is None:
                 continue
             if cell.cell_type == "code" and not nbgrader.get("solution"):
                 cell.source = shown_source(cell.source)
-            graded = nbgrader.get("score") is not None
+            graded = nbgrader.get("score") is not None and nbgrader["grade_id"] not in waiting
+            if not graded:
+                nbgrader["score"] = None  # the cell's own heading says "not graded yet" too
             score, points = float(nbgrader.get("score") or 0), float(nbgrader.get("points") or 0)
             if cell.cell_type == "code":
                 # a failed check's error, or what a check that gave partial credit printed
