@@ -16,22 +16,14 @@ from dlopt_reference.grading import check_choose_learning_rate
 from dlopt_reference.grading import step_sizes as graders
 from dlopt_reference.grading._report import GradingFailure
 from dlopt_reference.step_sizes import choose_learning_rate
+from outcome_checks import graded
 
 POINTS = 8
 
 
 def grade(function) -> tuple[float, str]:
-    """(points, message) of the hidden check; a GradingFailure scores 0 with its message."""
-    import contextlib
-    import io
-
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            points = check_choose_learning_rate(function, points=POINTS)
-    except GradingFailure as failure:
-        return 0.0, str(failure)
-    return points, out.getvalue()
+    """(points, message) of the hidden check (see ``outcome_checks.graded``)."""
+    return graded(check_choose_learning_rate, function, POINTS)
 
 
 def extremes(hessian):

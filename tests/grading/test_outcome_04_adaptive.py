@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
@@ -20,28 +18,14 @@ from dlopt_reference.badly_scaled import train_badly_scaled
 from dlopt_reference.grading import CHECKS, GradingFailure, check_train_badly_scaled
 from dlopt_reference.grading.badly_scaled import HIDDEN_PROBLEMS, TOLERANCE, ScaledLeastSquares
 from dlopt_reference.optim import adagrad, adam, rmsprop
+from outcome_checks import graded, says
 
 POINTS = 7
 
 
-def says(text: str, phrase: str) -> bool:
-    """``text`` holds ``phrase`` as whole words, case-insensitively."""
-    body = r"\s+".join(re.escape(word) for word in phrase.split())
-    return re.search(rf"(?<!\w){body}(?!\w)", text, re.IGNORECASE) is not None
-
-
 def grade(function) -> tuple[float, str]:
-    """(points, message): the points returned and what was printed, or 0 and the failure's message."""
-    import contextlib
-    import io
-
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            points = check_train_badly_scaled(function, points=POINTS)
-    except GradingFailure as failure:
-        return 0.0, str(failure)
-    return points, out.getvalue()
+    """(points, message) of the hidden check (see ``outcome_checks.graded``)."""
+    return graded(check_train_badly_scaled, function, POINTS)
 
 
 def with_rule(rule, config, schedule=None):

@@ -11,10 +11,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
-
 import numpy as np
 import pytest
 
@@ -22,24 +18,14 @@ from dlopt_reference.grading import CHECKS, GradingFailure, check_schedule_for_b
 from dlopt_reference.grading.schedule_budget import (HIDDEN_PROBLEMS, BudgetProblem, noise_floor, noise_free_excess,
                                                      run_sgd)
 from dlopt_reference.schedules import cosine_decay, schedule_for_budget
+from outcome_checks import graded, says
 
 POINTS = 10
 
 
-def says(text: str, phrase: str) -> bool:
-    """``text`` holds ``phrase`` as whole words, case-insensitively."""
-    body = r"\s+".join(re.escape(word) for word in phrase.split())
-    return re.search(rf"(?<!\w){body}(?!\w)", text, re.IGNORECASE) is not None
-
-
 def grade(function) -> tuple[float, str]:
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            points = check_schedule_for_budget(function, points=POINTS)
-    except GradingFailure as failure:
-        return 0.0, str(failure)
-    return points, out.getvalue()
+    """(points, message) of the hidden check (see ``outcome_checks.graded``)."""
+    return graded(check_schedule_for_budget, function, POINTS)
 
 
 def schedule(formula):

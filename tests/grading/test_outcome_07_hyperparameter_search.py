@@ -21,6 +21,7 @@ from dlopt.checks import CheckFailure, check
 from dlopt_reference.grading import GradingFailure, check_tune_hyperparameters
 from dlopt_reference.grading import tuning
 from dlopt_reference.search import tune_hyperparameters
+from outcome_checks import graded, says
 
 LOW = np.array([-5.0, -6.0])   # exponents of the search space's bounds
 HIGH = np.array([0.0, -1.0])
@@ -177,21 +178,9 @@ WRONG = [
 ]
 
 
-def grade(function):
-    """(points, message) of the hidden check; a GradingFailure is zero points with its message."""
-    output = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(output):
-            points = check_tune_hyperparameters(function, points=POINTS)
-    except GradingFailure as failure:
-        return 0.0, str(failure)
-    return points, output.getvalue()
-
-
-def says(text, phrase):
-    import re
-
-    return re.search(r"(?<!\w)" + r"\s+".join(map(re.escape, phrase.split())) + r"(?!\w)", text, re.I) is not None
+def grade(function) -> tuple[float, str]:
+    """(points, message) of the hidden check (see ``outcome_checks.graded``)."""
+    return graded(check_tune_hyperparameters, function, POINTS)
 
 
 @pytest.mark.parametrize("function", RIGHT, ids=lambda f: f.__name__)

@@ -20,6 +20,7 @@ from dlopt.checks import CheckFailure, check
 from dlopt_reference.grading import GradingFailure, check_backtracking_line_search
 from dlopt_reference.grading import line_search as grader
 from dlopt_reference.second_order import backtracking_line_search, lbfgs_direction
+from outcome_checks import graded
 
 POINTS = 7
 
@@ -124,15 +125,9 @@ WRONG = [
 ]
 
 
-def grade(function):
-    """``(points, message)``: what the check returns or raises, and what it printed or said."""
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            points = check_backtracking_line_search(function, POINTS)
-    except GradingFailure as failure:
-        return 0.0, str(failure)
-    return points, out.getvalue()
+def grade(function) -> tuple[float, str]:
+    """(points, message) of the hidden check (see ``outcome_checks.graded``)."""
+    return graded(check_backtracking_line_search, function, POINTS)
 
 
 @pytest.mark.parametrize("function", RIGHT, ids=lambda f: f.__name__)

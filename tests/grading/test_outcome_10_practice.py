@@ -20,6 +20,7 @@ from dlopt.checks import CheckFailure, check
 from dlopt_reference.grading import GradingFailure, check_stable_learning_rate
 from dlopt_reference.grading import stable_rate as grader
 from dlopt_reference.practice import stable_learning_rate
+from outcome_checks import graded
 
 POINTS = 6
 N = len(grader.INSTANCES)
@@ -133,14 +134,9 @@ WRONG = [
 ]
 
 
-def grade(function):
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            points = check_stable_learning_rate(function, POINTS)
-    except GradingFailure as failure:
-        return 0.0, str(failure)
-    return points, out.getvalue()
+def grade(function) -> tuple[float, str]:
+    """(points, message) of the hidden check (see ``outcome_checks.graded``)."""
+    return graded(check_stable_learning_rate, function, POINTS)
 
 
 @pytest.mark.parametrize("function", RIGHT, ids=lambda f: f.__name__)

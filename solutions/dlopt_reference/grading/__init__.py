@@ -1,10 +1,16 @@
 """Graders: one ``check_<function>(student_function)`` per exercise, called from the hidden test cells.
 
-Each check runs the student's function next to the reference on generated inputs and returns
-``None`` when everything matches. Otherwise it raises :class:`GradingFailure` (an
-``AssertionError``) whose message says which call differs, what was expected and what came back,
-and names the likely mistake ("This looks like: no bias correction ..."). Nothing is printed:
-warnings are silenced, because any stderr output scores a graded cell zero.
+Each check of an *implement* task runs the student's function next to the reference on generated
+inputs and returns ``None`` when everything matches. Otherwise it raises :class:`GradingFailure`
+(an ``AssertionError``) whose message says which call differs, what was expected and what came back,
+and names the likely mistake ("This looks like: no bias correction ..."). Nothing is printed.
+
+Each check of an *outcome* task (``check_choose_learning_rate(choose_learning_rate, points=8)``)
+uses the student's function on hidden problem instances and returns the points earned, which
+nbgrader takes as the cell's partial credit; it prints which instances were not solved and why, or
+raises :class:`GradingFailure` when none was (see ``_outcome.py``).
+
+Warnings are silenced everywhere, because any stderr output scores a graded cell zero.
 
 ``CHECKS`` maps each function name (``"adam"``) to its check, for tooling.
 """
