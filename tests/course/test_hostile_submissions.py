@@ -1023,9 +1023,13 @@ def test_nothing_of_an_attacker_reaches_the_graders_terminal(graded):
     assert not [line for line in log.splitlines() if line.lstrip().startswith("FAKE")]
 
 
+#: 01_sgd's 30 points but its two written answers (6), which an instructor grades: what `grade` gives a right answer
+AUTOMATIC_FULL_MARKS = 24.0
+
+
 def test_right_answers_written_as_students_write_them_get_full_marks(graded):
     for student in [*HONEST, "model_odd_file_name", "model_odd_timestamp"]:
-        assert graded["scores"].get(student) == 9.0, (student, graded["run"].stdout[-3000:])
+        assert graded["scores"].get(student) == AUTOMATIC_FULL_MARKS, (student, graded["run"].stdout[-3000:])
 
 
 def test_no_attacker_writes_into_another_students_feedback(graded):
@@ -1166,4 +1170,4 @@ def test_honest_submissions_have_no_incident_and_full_marks(graded):
               if incident.student in ("model", "wrong", "blank", *HONEST, "model_odd_file_name", "model_odd_timestamp")
               and not (incident.student.startswith("model_odd_") and incident.kind == "submission folder")]
     assert honest == [], honest
-    assert graded["scores"]["model"] == 9.0
+    assert graded["scores"]["model"] == AUTOMATIC_FULL_MARKS

@@ -41,7 +41,7 @@ import test_outcome_10_practice as out10  # noqa: E402
 
 #: right procedures for the outcome tasks, from their graders' tests (self-contained: pasted as they are)
 OUTCOME_RIGHT_ANSWERS = {
-    "choose_learning_rate": [out01.extremes, out01.by_power_iteration],
+    "choose_learning_rate": [out01.from_eigh, out01.by_power_iteration],
     "heavy_ball_parameters": [out02.from_kappa, out02.from_the_contraction],
     "nesterov_parameters": [out03.tuned_for_quadratics],
     "train_badly_scaled": [out04.rmsprop_by_hand, out04.sign_descent_with_decay],

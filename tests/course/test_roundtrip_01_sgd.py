@@ -33,23 +33,27 @@ def graded_course(tmp_path_factory, course_root):
     return course
 
 
+#: 01_sgd's two written answers (3 points each, its opening table): graded by an instructor, not by autograde
+BY_HAND = 6
+
+
 def test_model_answer_scores_full_marks(graded_course):
     score, max_score = graded_course.scores(ASSIGNMENT)["model"]
-    assert max_score == 9
-    assert score == max_score
+    assert max_score == 30
+    assert score == max_score - BY_HAND
 
 
 def test_blank_release_scores_zero(graded_course):
     score, max_score = graded_course.scores(ASSIGNMENT)["blank"]
-    assert (score, max_score) == (0, 9)
+    assert (score, max_score) == (0, 30)
 
 
 def test_sign_flip_loses_the_sgd_points_only(graded_course):
     cells = graded_course.cell_scores("sign_flipped", ASSIGNMENT)
     assert cells["sgd_visible"] == 0 and cells["sgd_hidden"] == 0
-    assert cells["minibatches_hidden"] == 2 and cells["lr_range_test_hidden"] == 2
+    assert cells["minibatches_hidden"] == 4 and cells["lr_range_test_hidden"] == 6
     score, max_score = graded_course.scores(ASSIGNMENT)["sign_flipped"]
-    assert score == max_score - 3
+    assert score == max_score - BY_HAND - 3
 
 
 SIGN_DIAGNOSIS = "the sign of the update is flipped"

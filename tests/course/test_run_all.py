@@ -113,7 +113,7 @@ def submitted(course: NbgraderCourse, student: str) -> tuple[nbformat.NotebookNo
 
 def test_release_tags_every_check_cell(course):
     cells = check_cells(course.release(ASSIGNMENT))
-    assert len(cells) == 6
+    assert len(cells) == 8  # a visible and a hidden check for each of 01_sgd's four functions
     untagged = [grade_id for grade_id, cell in cells.items() if TAG not in cell.metadata.get("tags", [])]
     assert not untagged, f"check cells without the {TAG!r} tag in the release: {untagged}"
 
@@ -151,12 +151,15 @@ def test_without_the_tag_run_all_stops_at_the_first_failing_check(course):
 
 
 def test_autograde_scores_the_failing_checks_zero(course):
+    # the outcome task and the two written answers are left as released in both: zero
+    untouched = {"choose_learning_rate_visible": 0, "choose_learning_rate_hidden": 0, "step_size_limit_answer": 0,
+                 "minibatch_gradient_answer": 0}
     assert course.cell_scores("blank", ASSIGNMENT) == {
         "sgd_visible": 0, "sgd_hidden": 0, "minibatches_visible": 0, "minibatches_hidden": 0,
-        "lr_range_test_visible": 0, "lr_range_test_hidden": 0}
+        "lr_range_test_visible": 0, "lr_range_test_hidden": 0, **untouched}
     assert course.cell_scores("half_done", ASSIGNMENT) == {
-        "sgd_visible": 0, "sgd_hidden": 0, "minibatches_visible": 1, "minibatches_hidden": 2,
-        "lr_range_test_visible": 0, "lr_range_test_hidden": 0}
+        "sgd_visible": 0, "sgd_hidden": 0, "minibatches_visible": 1, "minibatches_hidden": 4,
+        "lr_range_test_visible": 0, "lr_range_test_hidden": 0, **untouched}
     autograded = nbformat.read(course.root / "autograded" / "half_done" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                as_version=4)
     cells = check_cells(autograded)

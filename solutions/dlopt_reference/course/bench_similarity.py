@@ -188,9 +188,11 @@ class Assignment:
     def __init__(self, course_root: Path, name: str):
         source = nbformat.read(Path(course_root) / "exercises" / name / f"{name}.ipynb", as_version=4)
         self.name = name
+        # the code answers (the report compares code; a written answer is read by an instructor)
         self.model = {c.metadata.nbgrader["grade_id"]: "\n".join(
             line for line in c.source.splitlines() if line.strip() not in (SOLUTION_BEGIN, SOLUTION_END))
-            for c in source.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+            for c in source.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+            and c.cell_type == "code"}
         self.release = json.loads(nbformat.writes(student_version(source)))
         self.stubs = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in self.release["cells"]
                       if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
@@ -214,7 +216,9 @@ def planted_class(course_root: Path, name: str) -> dict[str, tuple[str, dict[str
     and one family per remaining catalogue answer (that cell alone; the others left as released).
     """
     assignment, catalogue = Assignment(course_root, name), _grading_catalogues(course_root)
-    functions = [g.removesuffix("_impl") for g in assignment.model]
+    # the functions with right answers written differently in the graders' catalogues (not the outcome tasks,
+    # whose right answers are procedures with their own tests: their cells hold the model answer's code)
+    functions = [g.removesuffix("_impl") for g in assignment.model if g.removesuffix("_impl") in catalogue]
     depth = min(len(catalogue[f]) for f in functions)
     rights = {k: {f"{f}_impl": pasted(f, catalogue[f][k]) for f in functions} for k in range(min(depth, 2))}
     cls = {"model": ("model", dict(assignment.model))}
