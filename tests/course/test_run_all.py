@@ -151,15 +151,17 @@ def test_without_the_tag_run_all_stops_at_the_first_failing_check(course):
 
 
 def test_autograde_scores_the_failing_checks_zero(course):
-    # the outcome task and the two written answers are left as released in both: zero
-    untouched = {"choose_learning_rate_visible": 0, "choose_learning_rate_hidden": 0, "step_size_limit_answer": 0,
-                 "minibatch_gradient_answer": 0}
+    # the blank release leaves the outcome task and the written answers as released: zero; half_done has the
+    # model's (its written answers wait for an instructor: no score yet, which the gradebook's total counts as 0)
+    written = {"step_size_limit_answer": 0, "minibatch_gradient_answer": 0}
     assert course.cell_scores("blank", ASSIGNMENT) == {
         "sgd_visible": 0, "sgd_hidden": 0, "minibatches_visible": 0, "minibatches_hidden": 0,
-        "lr_range_test_visible": 0, "lr_range_test_hidden": 0, **untouched}
+        "lr_range_test_visible": 0, "lr_range_test_hidden": 0, "choose_learning_rate_visible": 0,
+        "choose_learning_rate_hidden": 0, **written}
     assert course.cell_scores("half_done", ASSIGNMENT) == {
         "sgd_visible": 0, "sgd_hidden": 0, "minibatches_visible": 1, "minibatches_hidden": 4,
-        "lr_range_test_visible": 0, "lr_range_test_hidden": 0, **untouched}
+        "lr_range_test_visible": 0, "lr_range_test_hidden": 0, "choose_learning_rate_visible": 1,
+        "choose_learning_rate_hidden": 8, **written}
     autograded = nbformat.read(course.root / "autograded" / "half_done" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                as_version=4)
     cells = check_cells(autograded)
