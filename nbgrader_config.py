@@ -23,16 +23,16 @@ c.Execute.timeout = 120
 
 # `nbgrader collect` (from an exchange) with the course's collector: submission times from the kernel's
 # change times, never from what the student's process wrote; links in a submission are never followed.
-c.ExchangeFactory.collect = "dlopt_reference.course.trusted_collect.TrustedCollect"
+c.ExchangeFactory.collect = "dlopt_course.trusted_collect.TrustedCollect"
 
 # `nbgrader generate_feedback` writes the course's feedback page: every check named with its points and
 # diagnosis at the top, whole failure lines, no hidden test code, MathJax inlined (renders offline).
-# The page is the instructor's tool: a student's checkout without dlopt_reference keeps nbgrader's default.
+# The page is the instructor's tool: a student's checkout without dlopt_course keeps nbgrader's default.
 try:
-    from dlopt_reference.course.feedback_page import configure as _configure_feedback
+    from dlopt_course.feedback_page import configure as _configure_feedback
 except ImportError:
     pass
 else:
     _configure_feedback(c)
     # `nbgrader zip_collect` reads Canvas and Moodle download names (lms_collector's docstring says how).
-    c.ZipCollectApp.collector_plugin = "dlopt_reference.course.lms_collector.LmsCollector"
+    c.ZipCollectApp.collector_plugin = "dlopt_course.lms_collector.LmsCollector"

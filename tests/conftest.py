@@ -39,7 +39,7 @@ def built_book(course_root) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (stamp.exists() and stamp.read_text() == run_id):
             result = subprocess.run(
-                [sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root), "build-book"],
+                [sys.executable, "-m", "dlopt_course", "--root", str(course_root), "build-book"],
                 cwd=course_root, capture_output=True, text=True,
             )
             assert result.returncode == 0, f"the book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dlopt_reference.course.leaks import forbidden_markers, scan
+from dlopt_course.leaks import forbidden_markers, scan
 
 
 @pytest.fixture(scope="module")
@@ -104,11 +104,11 @@ def test_an_unchanged_chapter_is_not_executed_again(html, course_root, tmp_path)
     import subprocess
     import sys
 
-    from dlopt_reference.course.bench_build import copy_course
+    from dlopt_course.bench_build import copy_course
 
     copy = copy_course(course_root, tmp_path / "course")
     shutil.copytree(course_root / "_build" / ".jupyter_cache", copy / "_build" / ".jupyter_cache")
-    result = subprocess.run([sys.executable, "-m", "dlopt_reference.course", "--root", str(copy), "build-book"],
+    result = subprocess.run([sys.executable, "-m", "dlopt_course", "--root", str(copy), "build-book"],
                             cwd=copy, capture_output=True, text=True)
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-3000:]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dlopt_reference.course.leaks import forbidden_markers, scan
+from dlopt_course.leaks import forbidden_markers, scan
 from pages import load_and_check
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlopt_reference.course.feedback_example import ASSIGNMENT, STUDENT, feedback_example
+from dlopt_course.feedback_example import ASSIGNMENT, STUDENT, feedback_example
 from pages import MATHJAX_TIMEOUT, _UNRENDERED_MATH
 
 

@@ -10,8 +10,8 @@ import pytest
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 
-from dlopt_reference.course.__main__ import main
-from dlopt_reference.course.bench_build import execution_times, report
+from dlopt_course.cli import main
+from dlopt_course.bench_build import execution_times, report
 
 
 def test_bench_build_is_a_subcommand(capsys):

@@ -11,7 +11,7 @@ import sys
 
 
 def test_bench_outcomes_prints_a_time_and_full_points_per_task(course_root):
-    done = subprocess.run([sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root),
+    done = subprocess.run([sys.executable, "-m", "dlopt_course", "--root", str(course_root),
                            "bench-outcomes", "06_batchnorm", "08_ensembles"], capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr

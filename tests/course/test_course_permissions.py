@@ -1,4 +1,4 @@
-"""What other accounts can reach, read from file modes (``dlopt_reference.course.permissions``).
+"""What other accounts can reach, read from file modes (``dlopt_course.permissions``).
 
 The real attack is ``tests/hub/test_real_hub.py`` (a student's account against a course laid out by
 ``hub-setup``); here each rule of the reading is shown on small trees, both ways: an open mode is named,
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from dlopt_reference.course.grade_class import shared_machine_exposures
-from dlopt_reference.course.permissions import closed_ancestor, course_exposures, exposure, listable_by_others
+from dlopt_course.grading.course import shared_machine_exposures
+from dlopt_course.permissions import closed_ancestor, course_exposures, exposure, listable_by_others
 from unprivileged import world_folder
 
 

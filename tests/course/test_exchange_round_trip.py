@@ -6,7 +6,7 @@ instructor ``generate_assignment`` + ``release_assignment`` -> each student ``fe
 
 Each student is a separate home folder (``HOME``, ``JUPYTER_CONFIG_DIR``, ``JUPYTER_DATA_DIR`` point into
 it) with its own ``nbgrader_config.py``: the course's example student config
-(``solutions/dlopt_reference/course/jupyterhub/student/nbgrader_config.py``) with the paths of this test
+(``instructor/dlopt_course/jupyterhub/student/nbgrader_config.py``) with the paths of this test
 appended. nbgrader's exchange names a submission after the OS user unless
 ``CourseDirectory.student_id`` is set (``nbgrader/exchange/default/submit.py``, ``fetch_feedback.py``):
 all students here are the same OS user, so each config sets it. ``fetch_feedback`` finds a student's
@@ -30,14 +30,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.leaks import forbidden_markers, scan
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from dlopt_course.leaks import forbidden_markers, scan
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import model_answer, replace_in_solution
 from wrong_answers import visible_text
 
 ASSIGNMENT = "01_sgd"
 COURSE_ID = "dlopt"
-EXAMPLE_STUDENT_CONFIG = (Path(__file__).resolve().parents[2] / "solutions" / "dlopt_reference" / "course"
+EXAMPLE_STUDENT_CONFIG = (Path(__file__).resolve().parents[2] / "instructor" / "dlopt_course"
                           / "jupyterhub" / "student" / "nbgrader_config.py")
 SIGN_FLIP = replace_in_solution("sgd_impl", 'w - config["learning_rate"] * dw', 'w + config["learning_rate"] * dw')
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dlopt_reference.course.export import ExportError, default_diagnoses_path, export, read_roster
+from dlopt_course.export import ExportError, default_diagnoses_path, export, read_roster
 
 
 def test_a_roster_maps_student_ids_to_lms_ids(tmp_path):
@@ -44,7 +44,7 @@ def test_the_diagnoses_go_beside_the_scores_never_over_them(tmp_path):
 
 
 def _table(with_lms_id: bool = True):
-    from dlopt_reference.course.export import ClassTable
+    from dlopt_course.export import ClassTable
 
     table = ClassTable(["01_sgd", "02_momentum"], {"01_sgd": 9.0, "02_momentum": 6.0}, with_lms_id=with_lms_id)
     table.rows = [{"student": "ada", "lms_id": "SIS-1", "01_sgd": "9", "02_momentum": "4.5", "total": "13.5"},
@@ -58,7 +58,7 @@ def test_the_canvas_csv_has_canvas_columns_and_leaves_ungraded_cells_empty(tmp_p
     per assignment named ``Name (id)``, the ``Points Possible`` row second; the SIS User ID identifies."""
     import csv
 
-    from dlopt_reference.course.export import write_canvas
+    from dlopt_course.export import write_canvas
 
     path = tmp_path / "canvas.csv"
     left_out = write_canvas(_table(), path, {"01_sgd": "1234"})
@@ -71,7 +71,7 @@ def test_the_canvas_csv_has_canvas_columns_and_leaves_ungraded_cells_empty(tmp_p
 
 
 def test_a_canvas_csv_needs_the_roster_and_known_assignments(tmp_path):
-    from dlopt_reference.course.export import parse_canvas_ids, write_canvas
+    from dlopt_course.export import parse_canvas_ids, write_canvas
 
     with pytest.raises(ExportError, match="pass --roster"):
         write_canvas(_table(with_lms_id=False), tmp_path / "canvas.csv")

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dlopt_reference.course.feedback_example import EXAMPLE_PATH, feedback_example
-from dlopt_reference.course.leaks import forbidden_markers, scan
+from dlopt_course.feedback_example import EXAMPLE_PATH, feedback_example
+from dlopt_course.leaks import forbidden_markers, scan
 
 
 def test_committed_feedback_example_is_what_nbgrader_shows(course_root, tmp_path):
     fresh = feedback_example(course_root, tmp_path)
     committed = (course_root / EXAMPLE_PATH).read_text()
     assert committed == fresh, (
-        f"{EXAMPLE_PATH} is stale: run `python -m dlopt_reference.course feedback-example`. A fresh autograde shows:\n"
+        f"{EXAMPLE_PATH} is stale: run `dlopt-course feedback-example`. A fresh autograde shows:\n"
         + fresh
     )
     # the example really is a diagnosis of both mistakes, not an empty or crashed feedback

@@ -17,12 +17,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.feedback_example import MISTAKES
-from dlopt_reference.course.feedback_page.check_names import check_name, diagnosis_lines
-from dlopt_reference.course.feedback_page.hidden_source import shown_source
-from dlopt_reference.course.leaks import forbidden_markers, scan
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
+from dlopt_course.feedback_example import MISTAKES
+from dlopt_course.feedback_page.check_names import check_name, diagnosis_lines
+from dlopt_course.feedback_page.hidden_source import shown_source
+from dlopt_course.leaks import forbidden_markers, scan
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import combine_edits, model_answer, replace_in_solution
 
 ASSIGNMENT = "01_sgd"
 _SOURCE = nbformat.read(Path(__file__).resolve().parents[2] / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",

@@ -1,4 +1,4 @@
-"""``python -m dlopt_reference.course grade`` / ``export``: a synthetic class graded in parallel, resumably,
+"""``dlopt-course grade`` / ``export``: a synthetic class graded in parallel, resumably,
 and exported for an LMS (scores with a Points Possible row and empty cells where ungraded; diagnoses apart).
 
 One class (01_sgd and 05_lr_decay, 7 submissions each: model, blank, wrong and broken ones) is made once
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from dlopt_reference.course.bench_grading import compare, gradebook_scores, submit_kind
-from dlopt_reference.course.grade_class import FAILURES_NAME, LOG_NAME, _graded_submissions, load_course
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
+from dlopt_course.bench_grading import compare, gradebook_scores, submit_kind
+from dlopt_course.grading.course import FAILURES_NAME, LOG_NAME, graded_submissions, load_course
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import combine_edits, model_answer, replace_in_solution
 from unprivileged import hand_over, run_as_grader, world_folder
 
 ASSIGNMENTS = ["01_sgd", "05_lr_decay"]
@@ -72,13 +72,13 @@ def env(**extra: str) -> dict:
 
 def grade(root: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
     """``grade`` run as the unprivileged grading account, as an instructor runs it."""
-    return run_as_grader([sys.executable, "-m", "dlopt_reference.course", "grade", *args, "--root", str(root),
+    return run_as_grader([sys.executable, "-m", "dlopt_course", "grade", *args, "--root", str(root),
                           "--workers", "2"], timeout=TIMEOUT, env=env(**extra_env))
 
 
 def graded(root: Path) -> set[tuple[str, str]]:
     _, coursedir = load_course(root)
-    return _graded_submissions(coursedir, ASSIGNMENTS)
+    return graded_submissions(coursedir, ASSIGNMENTS)
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +170,7 @@ def test_d_a_crash_loses_nothing_merged_and_a_rerun_completes(run):
 def export(run, tmp_path, *extra: str) -> tuple[subprocess.CompletedProcess, list[list[str]], list[dict]]:
     """``export`` of the graded class: the process, the scores CSV's rows and the diagnoses CSV's rows."""
     target = tmp_path / "grades.csv"
-    result = subprocess.run([sys.executable, "-m", "dlopt_reference.course", "export", *ASSIGNMENTS,
+    result = subprocess.run([sys.executable, "-m", "dlopt_course", "export", *ASSIGNMENTS,
                              "--root", str(run["ours"]), "--csv", str(target), *extra],
                             capture_output=True, text=True, timeout=300, env=env())
     assert result.returncode == 0, result.stdout + result.stderr
@@ -254,7 +254,7 @@ def test_f_export_missing_as_zero(run, tmp_path):
 
 
 def test_commands_are_registered(capsys):
-    from dlopt_reference.course.__main__ import main
+    from dlopt_course.cli import main
 
     for command, option in [("grade", "--workers"), ("export", "--csv"), ("bench-grading", "--students")]:
         with pytest.raises(SystemExit) as exit_info:
@@ -265,11 +265,11 @@ def test_commands_are_registered(capsys):
 
 def test_grade_refuses_a_machine_that_cannot_confine_students_code(monkeypatch, tmp_path):
     """Without Landlock or seccomp, ``grade`` says what is missing and runs nothing (unless told to)."""
-    from dlopt_reference.course import grade_class as module
+    from dlopt_course.grading import GradingSetupError, grade_class, schedule
 
-    monkeypatch.setattr(module, "check_isolation", lambda: ["Landlock is not available (the kernel says ENOSYS)"])
-    with pytest.raises(module.GradingSetupError) as refused:
-        module.grade_class(tmp_path, ["01_sgd"])
+    monkeypatch.setattr(schedule, "check_isolation", lambda: ["Landlock is not available (the kernel says ENOSYS)"])
+    with pytest.raises(GradingSetupError) as refused:
+        grade_class(tmp_path, ["01_sgd"])
     message = str(refused.value)
     assert "Landlock is not available" in message and "--allow-weak-isolation" in message
     assert not (tmp_path / "autograded").exists()  # nothing ran, nothing was written
@@ -277,6 +277,6 @@ def test_grade_refuses_a_machine_that_cannot_confine_students_code(monkeypatch, 
 
 def test_the_isolation_check_passes_on_this_machine():
     """CI's kernel must offer what the sandbox needs; otherwise every grading test here proves nothing."""
-    from dlopt_reference.course.integrity import check_isolation
+    from dlopt_course.integrity import check_isolation
 
     assert check_isolation() == []

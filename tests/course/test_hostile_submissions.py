@@ -8,7 +8,7 @@ received, ...). Two tests per attack:
 - ``test_attack_works_against_stock_nbgrader[name]``: the attack is graded by stock ``nbgrader autograde``
   (as the same unprivileged account, in a separate copy of the course; attacks that would spoil the others
   -- deleting files, killing the grader, timing -- each in a fresh copy of their own) and its effect holds;
-- ``test_attack_is_stopped_by_grade[name]``: the same attack, graded by ``python -m dlopt_reference.course
+- ``test_attack_is_stopped_by_grade[name]``: the same attack, graded by ``dlopt-course
   grade`` (as the unprivileged account ``tests/unprivileged.py`` provides), and its effect does not hold.
 
 ``ROBUSTNESS`` holds inputs with no effect against stock nbgrader that a test could show (see its
@@ -46,9 +46,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.integrity import INCIDENTS_NAME, read_incidents
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from dlopt_course.integrity import INCIDENTS_NAME, read_incidents
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import model_answer, replace_in_solution
 from unprivileged import grader_account, hand_over, run_as_grader, world_folder
 
 ASSIGNMENT = "01_sgd"
@@ -564,7 +564,7 @@ def _place_folder_attack(course: NbgraderCourse, name: str, notebook, values: di
 
 def _grade(root: Path, *students: str) -> subprocess.CompletedProcess:
     selection = [arg for student in students for arg in ("--student", student)]
-    return run_as_grader([sys.executable, "-m", "dlopt_reference.course", "grade", ASSIGNMENT, "--root", str(root),
+    return run_as_grader([sys.executable, "-m", "dlopt_course", "grade", ASSIGNMENT, "--root", str(root),
                           "--workers", "2", "--no-progress", *selection], timeout=3600)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dlopt_reference.course.hub_setup import HubSetupError, check_student_env, hub_setup
+from dlopt_course.hub_setup import HubSetupError, check_student_env, hub_setup
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -43,7 +43,7 @@ def test_an_environment_with_the_reference_is_refused():
 
 
 def test_the_command_reports_a_refusal_with_exit_code_2(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "dlopt_reference.course", "--root", str(REPOSITORY), "hub-setup",
+    done = subprocess.run([sys.executable, "-m", "dlopt_course", "--root", str(REPOSITORY), "hub-setup",
                            "--grader", "dlopt-no-such-grader", "--student-env", str(tmp_path)],
                           capture_output=True, text=True)
     assert done.returncode == 2, done.stderr

@@ -19,11 +19,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.bench_grading import gradebook_scores
-from dlopt_reference.course.import_submissions import MAX_NOTEBOOK_BYTES, import_submissions, parse_name
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.notebooks import student_version
-from dlopt_reference.course.submissions import model_answer
+from dlopt_course.bench_grading import gradebook_scores
+from dlopt_course.import_submissions import MAX_NOTEBOOK_BYTES, import_submissions, parse_name
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.notebooks import student_version
+from dlopt_course.submissions import model_answer
 from unprivileged import hand_over, run_as_grader, world_folder
 
 A = "04_adaptive"
@@ -237,13 +237,13 @@ def test_the_command_is_registered_and_an_imported_renamed_copy_grades_full_mark
     download = write_zip(work / "canvas.zip", {"doejane_4242_998877_04_adaptive (1).ipynb": model,
                                                "roeric_5151_998878_04_adaptive.ipynb":
                                                    nbformat.writes(course.release(A)).encode()})
-    command = [sys.executable, "-m", "dlopt_reference.course", "import-submissions", A, str(download),
+    command = [sys.executable, "-m", "dlopt_course", "import-submissions", A, str(download),
                "--root", str(course.root)]
     imported = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, imported.stdout + imported.stderr
     hand_over(course.root)
     bin_dir = str(Path(sys.executable).parent)
-    graded = run_as_grader([sys.executable, "-m", "dlopt_reference.course", "grade", A, "--root", str(course.root),
+    graded = run_as_grader([sys.executable, "-m", "dlopt_course", "grade", A, "--root", str(course.root),
                             "--workers", "2", "--no-progress"], timeout=1200,
                            env=dict(os.environ, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")])))
     assert graded.returncode == 0 and "graded 2" in graded.stdout, graded.stdout + graded.stderr

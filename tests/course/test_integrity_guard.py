@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from dlopt_reference.course.integrity import GradebookGuard
+from dlopt_course.integrity import GradebookGuard
 
 
 def _scores(path) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""The JupyterHub configuration the course ships (solutions/dlopt_reference/course/jupyterhub/) is consistent.
+"""The JupyterHub configuration the course ships (instructor/dlopt_course/jupyterhub/) is consistent.
 
 A quick check of the files, loaded the way JupyterHub and nbgrader load them (traitlets'
 ``PyFileConfigLoader``); ``tests/hub/test_real_hub.py`` runs them on a real hub. One course id, one exchange
@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
-FOLDER = Path(__file__).resolve().parents[2] / "solutions" / "dlopt_reference" / "course" / "jupyterhub"
+REPOSITORY = Path(__file__).resolve().parents[2]
+FOLDER = REPOSITORY / "instructor" / "dlopt_course" / "jupyterhub"
 FILES = {
     "hub": FOLDER / "jupyterhub_config.py",
     "instructor": FOLDER / "instructor" / "nbgrader_config.py",
@@ -108,8 +109,8 @@ def test_student_environment_pins_are_those_of_requirements():
     """The students' servers (``pip install "./[student,hub]"``) run the versions the course is tested with."""
     import tomllib
 
-    extras = tomllib.loads((FOLDER.parents[3] / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    pins = dict(re.findall(r"^([A-Za-z0-9_.\-\[\]]+)==(\S+)", (FOLDER.parents[3] / "requirements.txt").read_text(),
+    extras = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    pins = dict(re.findall(r"^([A-Za-z0-9_.\-\[\]]+)==(\S+)", (REPOSITORY / "requirements.txt").read_text(),
                            re.M))
     assert any(requirement.startswith("jupyterhub==") for requirement in extras["hub"])
     for requirement in extras["student"] + extras["hub"]:

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from dlopt_reference.course.execute import _read_chapter, executable_chapters, pre_execute
+from dlopt_course.execute import _read_chapter, executable_chapters, pre_execute
 
 
 def test_pre_executed_chapters_are_found_by_the_book_build(tmp_path, course_root):

@@ -1,7 +1,7 @@
 """The gradebook on a real PostgreSQL server, through nbgrader's ``CourseDirectory.db_url``.
 
 A multi-user course keeps its gradebook in PostgreSQL (SQLite is not safe for concurrent writers;
-see ``solutions/dlopt_reference/course/jupyterhub/instructor/nbgrader_config.py``). This test starts a
+see ``instructor/dlopt_course/jupyterhub/instructor/nbgrader_config.py``). This test starts a
 throw-away PostgreSQL server from Debian's ``postgresql`` package (``bash .ci/run`` installs it),
 runs a real ``generate_assignment`` + ``autograde`` of 01_sgd (the model answer and a wrong answer)
 into it, and checks that the scores read back through ``nbgrader.api.Gradebook(db_url)`` equal those
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import model_answer, replace_in_solution
 from unprivileged import hand_over, run_as_grader, world_folder
 
 ASSIGNMENT = "01_sgd"
@@ -160,7 +160,7 @@ def test_grade_writes_the_same_scores_into_postgres_as_an_ordinary_user(both_gra
     course.submit("model", ASSIGNMENT, model_answer(source, release))
     course.submit("sign_flipped", ASSIGNMENT, model_answer(source, release, edit=SIGN_FLIP))
     hand_over(course.root)
-    run = run_as_grader([sys.executable, "-m", "dlopt_reference.course", "grade", ASSIGNMENT, "--root",
+    run = run_as_grader([sys.executable, "-m", "dlopt_course", "grade", ASSIGNMENT, "--root",
                          str(course.root), "--workers", "2", "--no-progress"], timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     assert read_scores(postgres.url_for_grade) == read_scores(f"sqlite:///{on_sqlite.root / 'gradebook.db'}")

@@ -1,4 +1,4 @@
-"""The one-command release (``python -m dlopt_reference.course release``), run once for real.
+"""The one-command release (``dlopt-course release``), run once for real.
 
 The release validates and autogrades every assignment in a temporary course, builds the book (a warm
 rebuild: the session's ``built_book`` fixture has built it first, so the jupyter cache is warm) and
@@ -22,9 +22,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.catalog import ASSIGNMENTS
-from dlopt_reference.course.notebooks import SOLUTION_BEGIN, SOLUTION_END
-from dlopt_reference.course.release import STUDENT_PACKAGES, check_archive, check_bundle, write_zip
+from dlopt_course.catalog import ASSIGNMENTS
+from dlopt_course.notebooks import SOLUTION_BEGIN, SOLUTION_END
+from dlopt_course.release import STUDENT_PACKAGES, write_zip
+from dlopt_course.release_checks import check_archive, check_bundle
 
 VERSION = "2026.1"
 
@@ -45,7 +46,7 @@ def released(built_book, course_root, tmp_path_factory):
     with zipfile.ZipFile(out / f"dlopt-{VERSION}.zip", "w") as stale:
         stale.writestr(f"dlopt-{VERSION}/{STALE_MARK}", "an earlier release's archive")
     result = subprocess.run(
-        [sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root),
+        [sys.executable, "-m", "dlopt_course", "--root", str(course_root),
          "release", "--version", VERSION, "--out", str(out), "--force"],
         cwd=course_root, capture_output=True, text=True, timeout=1800,
     )
@@ -111,11 +112,11 @@ def test_a_second_release_of_the_same_version_is_refused_and_changes_nothing(rel
     out, _ = released
     before = _digest(out)
     again = subprocess.run(
-        [sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root),
+        [sys.executable, "-m", "dlopt_course", "--root", str(course_root),
          "release", "--version", VERSION, "--out", str(out)],
         cwd=course_root, capture_output=True, text=True, timeout=600,
     )
-    assert again.returncode == 1
+    assert again.returncode == 2
     assert str(bundle) in again.stderr and "already released" in again.stderr and "--force" in again.stderr
     assert _digest(out) == before  # the folder, the archive and the first release's log, byte for byte
 
@@ -197,10 +198,12 @@ def test_the_bundle_check_finds_solutions_planted_in_a_zip_and_a_page(bundle, co
     planted_row = next(row for row, line in enumerate(text.splitlines(), start=1)
                        if html.escape(answer[0].strip()) in line)
 
-    # 3. and two things that must never ship, whatever their content
+    # 3. and things that must never ship, whatever their content: the gradebook, the instructors' packages
     (copy / "gradebook.db").write_bytes(b"")
     (copy / "dlopt_reference").mkdir()
     (copy / "dlopt_reference" / "grading.py").write_text("")
+    (copy / "tools" / "dlopt_course").mkdir(parents=True)
+    (copy / "tools" / "dlopt_course" / "cli.py").write_text("")
 
     problems = check_bundle(copy, course_root)
     report = "\n".join(problems)
@@ -208,14 +211,16 @@ def test_the_bundle_check_finds_solutions_planted_in_a_zip_and_a_page(bundle, co
         f"{archive}!{member}:": "the model answer of 01_sgd (sgd_impl)",
         f"{page}:{planted_row}:": "the model answer of 01_sgd (sgd_impl)",
         f"{copy}/gradebook.db:": "gradebook.db",
-        f"{copy}/dlopt_reference:": "reference package",
+        f"{copy}/dlopt_reference:": "package dlopt_reference must never be shipped",
         f"{copy}/dlopt_reference/grading.py:": "module of dlopt_reference",
+        f"{copy}/tools/dlopt_course:": "package dlopt_course must never be shipped",
+        f"{copy}/tools/dlopt_course/cli.py:": "module of dlopt_course",
     }
     for prefix, what in expected.items():
         assert any(p.startswith(prefix) and what in p for p in problems), f"nothing reported for {prefix}\n{report}"
     # nothing else: the files left as released are clean
     others = [p for p in problems if not p.startswith((f"{archive}!{member}:", f"{page}:", f"{copy}/gradebook.db:",
-                                                      f"{copy}/dlopt_reference"))]
+                                                      f"{copy}/dlopt_reference", f"{copy}/tools/dlopt_course"))]
     assert others == [], report
 
 
@@ -252,7 +257,7 @@ def test_a_folder_or_archive_given_out_is_refused_before_any_work(course_root, t
         (target / "README.txt").write_text("the bundle students have")
     before = _digest(tmp_path)
     refused = subprocess.run(
-        [sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root),
+        [sys.executable, "-m", "dlopt_course", "--root", str(course_root),
          "release", "--version", VERSION, "--out", str(tmp_path)],
         cwd=course_root, capture_output=True, text=True, timeout=600,
     )

@@ -7,7 +7,7 @@ dtypes where the contract allows. For each assignment, submission ``k`` replaces
 cell ``<function>_impl`` of every function by the ``k``-th right answer of that function (its
 source, as a student would paste it; functions with fewer right answers start again from their
 first). Every submission is graded by a real ``nbgrader autograde`` and by the course's own isolated
-grader (:func:`dlopt_reference.isolation.regrade_notebook`, the verdict ``grade`` keeps), and every
+grader (:func:`dlopt_course.isolation.regrade_notebook`, the verdict ``grade`` keeps), and every
 graded cell, visible check and hidden test alike, must get its full points in both.
 """
 
@@ -21,8 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import model_answer
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import model_answer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "grading"))
 
@@ -188,7 +188,7 @@ def test_nbgrader_gives_full_marks(graded):
 
 
 def test_the_isolated_grader_gives_full_marks(graded, course_root, tmp_path):
-    from dlopt_reference.isolation import regrade_notebook
+    from dlopt_course.isolation import regrade_notebook
 
     assignment, course, plan = graded
     expected = max_points(assignment)

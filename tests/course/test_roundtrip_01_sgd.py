@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from dlopt_reference.course.leaks import forbidden_markers, scan
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from dlopt_course.leaks import forbidden_markers, scan
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import model_answer, replace_in_solution
 from wrong_answers import autograded_outputs, feedback_cell_outputs, says, visible_text
 
 ASSIGNMENT = "01_sgd"

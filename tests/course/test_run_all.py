@@ -29,9 +29,9 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.notebooks import source_assignments, student_version
-from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.notebooks import source_assignments, student_version
+from dlopt_course.submissions import model_answer, replace_in_solution
 
 ASSIGNMENT = "01_sgd"
 TAG = "raises-exception"

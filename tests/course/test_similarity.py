@@ -1,4 +1,4 @@
-"""``python -m dlopt_reference.course similarity``: planted copies are flagged with their partner, independent
+"""``dlopt-course similarity``: planted copies are flagged with their partner, independent
 right answers are not, the released stub pairs nobody, and the HTML report keeps students' code inert.
 
 The class (01_sgd and 02_momentum) is ``bench_similarity.planted_class``: the model answer, right answers
@@ -17,13 +17,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.__main__ import main
-from dlopt_reference.course.bench_similarity import (Assignment, comment, disguise_all, expected_pairs,
+from dlopt_course.cli import main
+from dlopt_course.bench_similarity import (Assignment, comment, disguise_all, expected_pairs,
                                                      planted_class, rename, reformat, reorder)
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.notebooks import student_version
-from dlopt_reference.course.similarity import fingerprints
-from dlopt_reference.course.submissions import combine_edits, model_answer, replace_in_solution
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.notebooks import student_version
+from dlopt_course.similarity import fingerprints
+from dlopt_course.submissions import combine_edits, model_answer, replace_in_solution
 
 ASSIGNMENTS = ["01_sgd", "02_momentum"]
 HOSTILE = ('# </script><script>alert("x")</script> <img src=x onerror="alert(1)">\n'

@@ -10,8 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.catalog import ASSIGNMENTS, OUTCOME_TASKS, reference_function
-from dlopt_reference.course.notebooks import (HIDDEN_BEGIN, HIDDEN_END, SOLUTION_BEGIN, SOLUTION_END,
+from dlopt_course.catalog import ASSIGNMENTS, OUTCOME_TASKS, reference_function
+from dlopt_course.notebooks import (HIDDEN_BEGIN, HIDDEN_END, SOLUTION_BEGIN, SOLUTION_END,
                                               source_assignments, student_version)
 
 COURSE_ROOT = Path(__file__).resolve().parents[2]

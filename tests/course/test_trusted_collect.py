@@ -4,7 +4,7 @@ An exchange's inbound folder holds what the students' own processes wrote. Two h
 ``forger`` claims (in its folder name, its ``timestamp.txt`` and its files' modification times) that it
 was handed in in 2020; ``linker`` hands in a link to the instructor's source notebook. With stock
 ``nbgrader collect`` both work (the control: the 2020 time is believed, the link is copied as the model
-answer). With ``c.ExchangeFactory.collect = "dlopt_reference.course.trusted_collect.TrustedCollect"`` the
+answer). With ``c.ExchangeFactory.collect = "dlopt_course.trusted_collect.TrustedCollect"`` the
 time is the kernel's change time (never earlier than the last change) and the link is left out; ``grade``
 then records that time and the lateness that follows from it.
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import model_answer
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import model_answer
 from unprivileged import hand_over, run_as_grader, world_folder
 
 ASSIGNMENT = "01_sgd"
 COURSE_ID = "dlopt"
 CLAIMED = "2020-01-01 00:00:00.000000 UTC"
-TRUSTED = 'c.ExchangeFactory.collect = "dlopt_reference.course.trusted_collect.TrustedCollect"\n'
+TRUSTED = 'c.ExchangeFactory.collect = "dlopt_course.trusted_collect.TrustedCollect"\n'
 STOCK = 'c.ExchangeFactory.collect = "nbgrader.exchange.default.collect.ExchangeCollect"\n'
 
 
@@ -114,7 +114,7 @@ def test_grade_records_the_trusted_time_and_the_lateness(collected):
     config.write_text("".join(line for line in config.read_text().splitlines(keepends=True)
                               if not line.startswith("c.Exchange.root")))
     hand_over(course.root)
-    run = run_as_grader([sys.executable, "-m", "dlopt_reference.course", "grade", ASSIGNMENT, "--root",
+    run = run_as_grader([sys.executable, "-m", "dlopt_course", "grade", ASSIGNMENT, "--root",
                          str(course.root), "--workers", "1", "--no-progress"], timeout=900)
     assert "forger" not in "".join(line for line in run.stdout.splitlines() if "not graded" in line)
     with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}", COURSE_ID) as gradebook:

@@ -17,9 +17,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.grade_class import load_course
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import model_answer
+from dlopt_course.grading.course import load_course
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import model_answer
 from unprivileged import hand_over, run_as_grader, world_folder
 from wrong_answers import feedback_cell_outputs, visible_text
 
@@ -40,7 +40,7 @@ def _own_words(grade_id: str, code: str) -> str:
 
 
 def _course_command(root: Path, *args: str, as_grader: bool = False) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "dlopt_reference.course", *args, "--root", str(root)]
+    command = [sys.executable, "-m", "dlopt_course", *args, "--root", str(root)]
     if as_grader:
         return run_as_grader(command, timeout=TIMEOUT)
     return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT)
@@ -154,7 +154,7 @@ def test_a_forced_regrade_keeps_the_instructors_grades(cycle):
 
 def test_the_rubric_sheet_gathers_questions_model_answers_and_rubrics(course_root, tmp_path):
     source = nbformat.read(Path(course_root) / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    done = subprocess.run([sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root), "rubrics",
+    done = subprocess.run([sys.executable, "-m", "dlopt_course", "--root", str(course_root), "rubrics",
                            ASSIGNMENT, "--out", str(tmp_path / "rubrics.md")], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -163,6 +163,6 @@ def test_the_rubric_sheet_gathers_questions_model_answers_and_rubrics(course_roo
         if cell in _written_cells(source):
             region = cell.source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0].strip()
             assert region in sheet and source.cells[index - 1].source.strip() in sheet
-    missing = subprocess.run([sys.executable, "-m", "dlopt_reference.course", "--root", str(course_root), "rubrics",
+    missing = subprocess.run([sys.executable, "-m", "dlopt_course", "--root", str(course_root), "rubrics",
                               "99_none"], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "no source notebook" in missing.stderr

@@ -19,10 +19,11 @@ import nbformat
 import pytest
 from nbgrader.utils import parse_utc
 
+import dlopt_course
 import dlopt_reference
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.notebooks import student_version
-from dlopt_reference.course.submissions import model_answer
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.notebooks import student_version
+from dlopt_course.submissions import model_answer
 
 A = "01_sgd"
 
@@ -59,7 +60,8 @@ def zip_collect(course: Path, *options: str) -> tuple[int, str]:
     """Run ``nbgrader zip_collect A`` in ``course`` with this checkout's packages; its exit code and output."""
     executable = Path(sys.executable).with_name("nbgrader")
     packages = [str(Path(dlopt_reference.__file__).resolve().parents[2]),
-                str(Path(dlopt_reference.__file__).resolve().parents[1])]
+                str(Path(dlopt_reference.__file__).resolve().parents[1]),
+                str(Path(dlopt_course.__file__).resolve().parents[1])]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(packages),
                PATH=os.pathsep.join([str(executable.parent), os.environ.get("PATH", "")]))
     result = subprocess.run([str(executable), "zip_collect", A, *options], cwd=course, env=env,

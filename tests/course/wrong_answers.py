@@ -73,9 +73,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from dlopt_reference.course.leaks import forbidden_markers, scan
-from dlopt_reference.course.nbgrader_course import NbgraderCourse
-from dlopt_reference.course.submissions import combine_edits, hand_graded_points, model_answer, replace_in_solution
+from dlopt_course.leaks import forbidden_markers, scan
+from dlopt_course.nbgrader_course import NbgraderCourse
+from dlopt_course.submissions import combine_edits, hand_graded_points, model_answer, replace_in_solution
 
 
 @dataclass(frozen=True)
@@ -392,7 +392,7 @@ def assert_regrade_agrees(course: NbgraderCourse, course_root: Path, scratch: Pa
                           held_out: list[HeldOut] = ()) -> None:
     import nbformat
 
-    from dlopt_reference.isolation import regrade_notebook
+    from dlopt_course.isolation import regrade_notebook
 
     source = course.source(assignment)
     by_hand = {cell.metadata["nbgrader"]["grade_id"] for cell in source.cells

@@ -1,4 +1,4 @@
-"""Kernel-enforced confinement (``solutions/dlopt_reference/isolation/confine.py``), attacked for real.
+"""Kernel-enforced confinement (``instructor/dlopt_course/isolation/confine.py``), attacked for real.
 
 Each test starts a fresh ``python -I -S`` child that loads ``confine.py`` by file path (exactly as the
 sandbox does), confines itself and then attacks; the parent judges the outcome. Most attacks also run
@@ -37,7 +37,7 @@ except ImportError:  # the unprivileged run uses a bare system interpreter
     pytest = None
 
 MODULE = Path(os.environ.get("DLOPT_CONFINE_MODULE")
-              or Path(__file__).resolve().parents[2] / "solutions/dlopt_reference/isolation/confine.py")
+              or Path(__file__).resolve().parents[2] / "instructor/dlopt_course/isolation/confine.py")
 SIGSYS = int(signal.SIGSYS)
 TEST_USER = "dlopt-confine-test"
 

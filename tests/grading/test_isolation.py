@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlopt_reference.isolation import Sandbox, SandboxError, StudentError
-from dlopt_reference.isolation.sandbox import sandbox_paths
-from dlopt_reference.isolation.wire import ProtocolError, StudentObject, decode, split_message
+from dlopt_course.isolation import Sandbox, SandboxError, StudentError
+from dlopt_course.isolation.policy import sandbox_paths
+from dlopt_course.isolation.wire import ProtocolError, StudentObject, decode, split_message
 
 STUDENT = '''
 import numpy as np
@@ -184,6 +184,25 @@ def test_the_sandbox_refuses_and_records(course_root, tmp_path, code, refused):
     assert not Path("/tmp/dlopt-outside-the-sandbox.txt").exists()
 
 
+def test_the_instructors_packages_are_unreadable_when_grading_another_course(tmp_path):
+    """Grading a course folder elsewhere: the reference and the tool (installed with this checkout) stay out of
+    what the student's process may read, and opening one of their files fails there."""
+    import dlopt_course
+    import dlopt_reference.grading
+
+    course = tmp_path / "course"
+    course.mkdir()
+    sys_path, policy = sandbox_paths(course)
+    secrets = [Path(dlopt_reference.grading.__file__).resolve(), Path(dlopt_course.isolation.__file__).resolve()]
+    for secret in secrets:
+        assert not any(secret == Path(root) or Path(root) in secret.parents for root in policy["read"]), secret
+    (tmp_path / "scratch").mkdir()
+    with Sandbox(setup=[], policy=policy, sys_path=sys_path, scratch=tmp_path / "scratch") as sandbox:
+        for secret in secrets:
+            assert sandbox.run_cell(f"open({str(secret)!r}).read()", "1", 60) is not None, f"{secret} was read"
+        assert sandbox.run_cell("import dlopt_course", "2", 60) is not None
+
+
 def _message(header: bytes, *buffers: bytes) -> bytes:
     return struct.pack(">I", len(header)) + header + b"".join(buffers)
 
@@ -212,7 +231,7 @@ def test_the_decoder_rejects_malformed_frames():
 
 
 def test_children_of_a_zygote_are_fresh_and_locked_down(course_root, tmp_path):
-    from dlopt_reference.isolation.sandbox import Zygote
+    from dlopt_course.isolation.sandbox import Zygote
 
     sys_path, policy = sandbox_paths(course_root)
     zygote = Zygote(["import numpy as np"], sys_path, tmp_path / "zygote")
@@ -298,7 +317,7 @@ def test_a_file_past_the_size_limit_stops_the_process_and_is_named(course_root, 
 
 
 def test_what_a_cell_prints_comes_back_capped(course_root, tmp_path):
-    from dlopt_reference.isolation.sandbox import MAX_OUTPUT
+    from dlopt_course.isolation.sandbox import MAX_OUTPUT
 
     sys_path, policy = sandbox_paths(course_root)
     with Sandbox(setup=[], policy=policy, sys_path=sys_path, scratch=tmp_path) as sandbox:
@@ -326,8 +345,8 @@ def test_a_submission_runs_under_the_limits_and_each_limit_it_reaches_is_named(c
     limits, and a cell stopped by the time limit or cut by the output limit is recorded, once per limit."""
     import nbformat
 
-    from dlopt_reference.isolation import regrade_notebook
-    from dlopt_reference.isolation.sandbox import DEFAULT_LIMITS
+    from dlopt_course.isolation import regrade_notebook
+    from dlopt_course.isolation.sandbox import DEFAULT_LIMITS
 
     source = nbformat.read(Path(course_root) / "exercises" / "01_sgd" / "01_sgd.ipynb", as_version=4)
     submission = nbformat.read(Path(course_root) / "exercises" / "01_sgd" / "01_sgd.ipynb", as_version=4)

@@ -12,7 +12,7 @@ from nbgrader.utils import determine_grade
 
 from dlopt_reference.grading._outcome import Instance, Outcome, grade_by_outcome
 from dlopt_reference.grading._report import GradingFailure
-from dlopt_reference.isolation.regrade import partial_points
+from dlopt_course.isolation.regrade import partial_points
 
 
 def _cell(kind: str, source: str, **nbgrader) -> nbformat.NotebookNode:
@@ -50,7 +50,7 @@ def _notebooks(answer: str):
                                         "shows_too_much": 0}),
 ])
 def test_the_regrade_scores_partial_credit_as_nbgrader_does(course_root, tmp_path, answer, expected):
-    from dlopt_reference.isolation import regrade_notebook
+    from dlopt_course.isolation import regrade_notebook
 
     source, submission = _notebooks(answer)
     result = regrade_notebook(source, submission, Path(course_root), tmp_path)

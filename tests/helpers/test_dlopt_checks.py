@@ -10,7 +10,7 @@ import pytest
 
 import dlopt.checks
 from dlopt.checks import CheckFailure, check, needs_implementation, registered
-from dlopt_reference.course.catalog import MODULE_OF, reference_function
+from dlopt_course.catalog import MODULE_OF, reference_function
 
 CHECKS_DIR = Path(dlopt.checks.__file__).parent
 

@@ -111,7 +111,7 @@ def test_dlopt_holds_no_update_rule_or_stub():
 
 def test_dlopt_contains_no_line_of_a_solution_or_of_the_reference(course_root):
     """The leak check of the course, run on the helper package that ships with every release."""
-    from dlopt_reference.course.leaks import forbidden_markers, scan
+    from dlopt_course.leaks import forbidden_markers, scan
 
     leaks = scan([course_root / "dlopt"], forbidden_markers(course_root))
     assert leaks == [], "\n".join(map(str, leaks))

@@ -18,8 +18,8 @@ import nbformat
 import pytest
 
 from dlopt.handin import ASSIGNMENTS
-from dlopt_reference.course.notebooks import source_assignments, student_version
-from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from dlopt_course.notebooks import source_assignments, student_version
+from dlopt_course.submissions import model_answer, replace_in_solution
 
 A = "04_adaptive"
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -119,7 +119,7 @@ def test_unusable_input_exits_2_and_says_why(tmp_path, name, text, message):
 
 
 def test_the_release_readme_and_the_grading_page_say_what_to_hand_in_and_how_to_check_it():
-    from dlopt_reference.course.release import readme_text
+    from dlopt_course.release import readme_text
 
     readme = readme_text("2026.1", ["01_sgd", "04_adaptive"])
     for text in ("The one file <assignment>.ipynb", "name\n  unchanged", "Restart Kernel and Run All Cells",

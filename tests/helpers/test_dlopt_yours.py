@@ -19,9 +19,9 @@ import pytest
 
 import dlopt.yours as yours
 from dlopt.yours import NotWrittenYet, find_assignment, functions_from
-from dlopt_reference.course.chapter_notebooks import chapter_notebook, function_homes, rewrite_cell
-from dlopt_reference.course.notebooks import student_version
-from dlopt_reference.course.submissions import model_answer
+from dlopt_course.chapter_notebooks import chapter_notebook, function_homes, rewrite_cell
+from dlopt_course.notebooks import student_version
+from dlopt_course.submissions import model_answer
 from dlopt_reference.optim import adam as reference_adam
 
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -29,7 +29,7 @@ import pytest
 
 from dlopt.checks import CheckFailure, check, registered
 from dlopt_reference import grading
-from dlopt_reference.course.submissions import model_answer, replace_in_solution
+from dlopt_course.submissions import model_answer, replace_in_solution
 from dlopt_reference.grading import batchnorm as grading_batchnorm
 from dlopt_reference.grading import ensembles as grading_ensembles
 from dlopt_reference.grading import schedules as grading_schedules

@@ -49,7 +49,7 @@ import nbformat
 import pytest
 import requests
 
-from dlopt_reference.course.submissions import hand_graded_points, model_answer, replace_in_solution
+from dlopt_course.submissions import hand_graded_points, model_answer, replace_in_solution
 from hub_client import HubUser
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -153,7 +153,7 @@ def grader_env_from_this_run(course: Path) -> None:
     ours = Path(sys.prefix)
     site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     this_site = ours / "lib" / site.parent.name / "site-packages"
-    (site / "dlopt-course.pth").write_text(f"{course / 'solutions'}\n{course}\n{this_site}\n")
+    (site / "dlopt-course.pth").write_text(f"{course / 'solutions'}\n{course / 'instructor'}\n{course}\n{this_site}\n")
     for folder in ("share", "etc"):
         (venv / folder).symlink_to(ours / folder)
     for script in (ours / "bin").iterdir():
@@ -385,6 +385,7 @@ def test_a_student_reaches_nothing_of_the_course_or_a_classmate(hub):
     reads = {
         "the model answers": course / "exercises" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
         "the reference": course / "solutions" / "dlopt_reference" / "grading" / "__init__.py",
+        "the instructor's tool": course / "instructor" / "dlopt_course" / "isolation" / "sandbox.py",
         "the gradebook (hidden tests)": course / "gradebook.db",
         "Ada's collected submission": course / "submitted" / ADA / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
         "Ada's own notebook": Path(f"/home/{ADA}") / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",

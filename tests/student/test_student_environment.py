@@ -34,9 +34,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlopt_reference.course.chapter_notebooks import chapter_file_name, chapter_notebook, function_homes
-from dlopt_reference.course.notebooks import source_assignments, student_version
-from dlopt_reference.course.submissions import model_answer
+from dlopt_course.chapter_notebooks import chapter_file_name, chapter_notebook, function_homes
+from dlopt_course.notebooks import source_assignments, student_version
+from dlopt_course.submissions import model_answer
 
 pytestmark = pytest.mark.slow
 
@@ -134,13 +134,14 @@ def student_venv(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 def test_student_environment_has_no_reference_package(student_venv, tmp_path):
     python, env = student_venv
-    result = subprocess.run([str(python), "-c", "import dlopt_reference"], cwd=tmp_path, capture_output=True,
-                            text=True, env=env)
-    assert result.returncode != 0 and "No module named 'dlopt_reference'" in result.stderr, result.stderr
+    for package in ("dlopt_reference", "dlopt_course"):  # the reference, the instructor's tool
+        result = subprocess.run([str(python), "-c", f"import {package}"], cwd=tmp_path, capture_output=True,
+                                text=True, env=env)
+        assert result.returncode != 0 and f"No module named '{package}'" in result.stderr, result.stderr
     installed = subprocess.run([str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True,
                                env=env, check=True)
     names = {package["name"].lower().replace("_", "-") for package in json.loads(installed.stdout)}
-    assert "dlopt-reference" not in names
+    assert "dlopt-reference" not in names and "dlopt-course" not in names
     assert {"dlopt", "numpy", "matplotlib", "scikit-learn", "jupyterlab", "nbgrader", "ipykernel"} <= names
     dlopt = subprocess.run([str(python), "-c", "import dlopt; print(dlopt.__file__)"], cwd=tmp_path,
                            capture_output=True, text=True, env=env, check=True)
