@@ -32,7 +32,7 @@ The flow, and the command of each step (README, "The flow"):
 Run from the course root, or pass --root. `dlopt-course COMMAND --help` tells more of each command."""
 
 #: Commands that work on an nbgrader course folder (which need not be the book's root).
-NBGRADER_COMMANDS = ("grade", "export", "import-submissions", "similarity")
+NBGRADER_COMMANDS = ("grade", "export", "import-submissions")
 #: Commands that need the course's sources: the book (``_config.yml``) and the exercises.
 SOURCE_COMMANDS = ("build-book", "bench-build", "release", "hub-setup", "feedback-example", "bench-outcomes",
                    "rubrics", "leak-check")

@@ -261,6 +261,18 @@ def test_a_folder_or_archive_given_out_is_refused_before_any_work(course_root, t
          "release", "--version", VERSION, "--out", str(tmp_path)],
         cwd=course_root, capture_output=True, text=True, timeout=600,
     )
-    assert refused.returncode == 1 and f"{target} exists" in refused.stderr, refused.stdout + refused.stderr
+    assert refused.returncode == 2 and f"{target} exists" in refused.stderr, refused.stdout + refused.stderr
     assert "--force" in refused.stderr and refused.stdout == ""
     assert _digest(tmp_path) == before and sorted(p.name for p in tmp_path.iterdir()) == [given_out]
+
+
+@pytest.mark.parametrize("requirement", ["-e ./solutions", "dlopt-reference==0.1.0", "./instructor",
+                                         "dlopt_course @ file:///course/instructor"])
+def test_a_requirement_on_an_instructors_package_is_refused(course_root, tmp_path, requirement):
+    """The bundle's requirements.txt may name the student packages and ./ (dlopt); never the reference or the tool."""
+    bundle = tmp_path / "dlopt-check"
+    bundle.mkdir()
+    (bundle / "requirements.txt").write_text(f"numpy==2.4.6\n./\n{requirement}  # added by mistake\n")
+    problems = check_bundle(bundle, course_root)
+    assert [p for p in problems if p.startswith(f"{bundle / 'requirements.txt'}:3:")], problems
+    assert not [p for p in problems if ":1:" in p or ":2:" in p], problems
