@@ -414,8 +414,9 @@ def test_a_student_reaches_nothing_of_the_course_or_a_classmate(hub):
     assert as_account(BEN, f"cat {exchange / COURSE_ID / 'outbound' / ASSIGNMENT / (ASSIGNMENT + '.ipynb')}"
                       " > /dev/null").returncode == 0  # what students may read, they can
 
-    probe = as_account(BEN, f"{hub.student_env}/bin/python -c 'import dlopt_reference'")
-    assert probe.returncode != 0 and "No module named 'dlopt_reference'" in probe.stderr
+    for package in ("dlopt_reference", "dlopt_course"):  # the reference, the instructor's tool
+        probe = as_account(BEN, f"{hub.student_env}/bin/python -c 'import {package}'")
+        assert probe.returncode != 0 and f"No module named '{package}'" in probe.stderr
     assert as_account(BEN, f"{hub.student_env}/bin/python -c 'import dlopt, nbgrader'").returncode == 0
 
 
