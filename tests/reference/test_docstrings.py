@@ -1,8 +1,8 @@
 """The reference docstrings state their maths and show a worked example, and every example runs.
 
 ``help(adam)`` is what an instructor or a student reads first, so each algorithm module of
-``dlopt_reference`` (every public module that is not a package; the packages ``course``, ``grading`` and
-``isolation`` are tooling, not algorithms) is held to one contract:
+``dlopt_reference`` (every public module that is not a package; the package ``grading`` holds the graders,
+not algorithms) is held to one contract:
 
 - the module has a docstring;
 - every public function or class has a docstring with an ``Args:`` section, a ``Returns:`` section
@@ -27,8 +27,8 @@ import pytest
 
 import dlopt_reference
 
-# packages of dlopt_reference that hold tools (course management, graders, the sandbox), not algorithms
-TOOLING_PACKAGES = {"course", "grading", "isolation"}
+# packages of dlopt_reference that hold graders, not algorithms (the instructor's tool is dlopt_course)
+TOOLING_PACKAGES = {"grading"}
 
 # the algorithm modules known when this test was written: discovery must find at least these
 KNOWN_ALGORITHM_MODULES = {"optim", "schedules", "batchnorm", "search", "ensembles", "second_order", "practice", "data",
